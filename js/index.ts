@@ -1,0 +1,605 @@
+/**
+ * oncefetch: a drop-in `fetch` where one logical user action causes exactly one
+ * server-side effect.
+ *
+ * This facade validates input at the JS boundary, loads the WebAssembly engine
+ * lazily, and performs the I/O the engine asks for: it sends, waits, and hands
+ * each caller its own `Response`. Identity, keys, storage and every retry
+ * decision live in the engine (`src/`).
+ */
+import init, { Engine, RetryPolicy } from "./wasm/oncefetch.js";
+
+/** Retry settings; a partial object is merged over the defaults. */
+export interface RetryOptions {
+  /** Requests in total, the first included. @default 4 */
+  attempts?: number;
+  /** Backoff base: the first retry waits a random 0..baseMs (full jitter), doubling per retry. @default 300 */
+  baseMs?: number;
+  /** Largest backoff delay. @default 10000 */
+  maxMs?: number;
+  /** Largest wait a `Retry-After` header may impose (it is honoured up to this, regardless of maxMs). @default 60000 */
+  maxRetryAfterMs?: number;
+  /** Statuses retried with the same key (network errors always are). @default [408, 409, 425, 429, 500, 502, 503, 504] */
+  statuses?: number[];
+}
+
+/** Options of {@link createClient}. Every field is optional. */
+export interface ClientOptions {
+  /** Namespace of keys (e.g. the user id): keys of one scope are never sent for another. @default "default" */
+  scope?: string;
+  /** Header carrying the key; must be an RFC 9110 token. @default "Idempotency-Key" */
+  headerName?: string;
+  /** "token" sends the bare UUID; "structured" sends the RFC 8941 quoted string of the IETF draft. @default "token" */
+  keyFormat?: "token" | "structured";
+  /** Methods that get a key. @default ["POST", "PATCH"] */
+  keyedMethods?: string[];
+  /** How long a pending key is kept (and re-sent after a reload). @default 86400000 (24 h) */
+  keyTtlMs?: number;
+  /** How long a settled key is reused by an identical action (the server replays). @default 10000 */
+  settleWindowMs?: number;
+  /** Most stored keys per scope; the oldest go first. @default 1000 */
+  maxEntries?: number;
+  /** Retry settings, or `false` for no retries. @default { attempts: 4, baseMs: 300, maxMs: 10000, maxRetryAfterMs: 60000, statuses: [408, 409, 425, 429, 500, 502, 503, 504] } */
+  retry?: RetryOptions | false;
+  /** Where keys persist: "local" (localStorage, falling back to memory on any fault) or "memory". @default "local" */
+  storage?: "local" | "memory";
+  /** The underlying fetch. @default globalThis.fetch */
+  fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /** Whether a response is a server replay; replays are final even when 5xx. @default reads `Idempotent-Replayed: true` */
+  isReplayed?: (response: Response) => boolean;
+  /** Log `[IDEMP] …` lines to the console. @default false */
+  debug?: boolean;
+}
+
+/** `fetch`'s `RequestInit` plus the per-call fields of oncefetch. */
+export interface OnceFetchInit extends RequestInit {
+  /** The logical action; without it, the action is derived from method, URL and body bytes. */
+  action?: string;
+  /** Mint a new key, skip coalescing and replace the stored entry: the explicit "do it again". @default false */
+  fresh?: boolean;
+  /** Retry settings for this call, merged over the client's, or `false`. */
+  retry?: RetryOptions | false;
+  /** Scope for this call. @default the client's scope */
+  scope?: string;
+}
+
+/** What oncefetch did for one response: `client.info(response)`. */
+export interface FetchInfo {
+  /** The idempotency key sent, or null for unkeyed methods. */
+  key: string | null;
+  /** The action: the given one, or "METHOD url" when derived. */
+  action: string;
+  /** Requests sent for this action (1 + retries). */
+  attempts: number;
+  /** This caller joined a request already in flight. */
+  coalesced: boolean;
+  /** The server marked the response as a replay. */
+  replayed: boolean;
+  /** The key came from storage (an earlier try, another tab, or before a reload). */
+  fromStorage: boolean;
+  /** The body was a ReadableStream: sent once, never coalesced nor retried. */
+  stream: boolean;
+}
+
+/** Event types of {@link OnceFetchClient.on}. */
+export type OnceFetchEventType =
+  | "check" | "miss" | "hit" | "store" | "coalesced" | "retry"
+  | "settled" | "released" | "conflict" | "storage-fallback";
+
+/** One event. Keys are cut to their first 8 characters. */
+export interface OnceFetchEvent {
+  type: OnceFetchEventType;
+  action: string;
+  key: string;
+  attempt: number;
+  status: number;
+  delayMs: number;
+  /** For "storage-fallback": the fault met. */
+  reason?: string;
+}
+
+/** A client made by {@link createClient}. */
+export interface OnceFetchClient {
+  /** `fetch`, with one server-side effect per logical action. */
+  fetch(input: RequestInfo | URL, init?: OnceFetchInit): Promise<Response>;
+  /** What oncefetch did for a response it returned; undefined for others. */
+  info(response: Response): FetchInfo | undefined;
+  /** The action's key, created and persisted if absent (for body-carried ids). */
+  keyFor(action: string, options?: { scope?: string }): Promise<string>;
+  /** Forgets the action's key: the next call is a new action. */
+  release(action: string, options?: { scope?: string }): Promise<void>;
+  /** Drops every key of this client's scope (logout). */
+  clear(): Promise<void>;
+  /** Subscribes to events; returns the unsubscribe function. */
+  on(listener: (event: OnceFetchEvent) => void): () => void;
+  /** The resolved options. */
+  readonly options: Readonly<ResolvedOptions>;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  scope: string;
+  headerName: string;
+  keyFormat: "token" | "structured";
+  keyedMethods: string[];
+  keyTtlMs: number;
+  settleWindowMs: number;
+  maxEntries: number;
+  retry: Required<RetryOptions> | false;
+  storage: "local" | "memory";
+  fetch: ((input: RequestInfo | URL, init?: RequestInit) => Promise<Response>) | undefined;
+  isReplayed: ((response: Response) => boolean) | undefined;
+  debug: boolean;
+}
+
+const RETRY_DEFAULTS: Required<RetryOptions> = Object.freeze({
+  attempts: 4,
+  baseMs: 300,
+  maxMs: 10_000,
+  maxRetryAfterMs: 60_000,
+  statuses: Object.freeze([408, 409, 425, 429, 500, 502, 503, 504]) as number[],
+});
+
+const DEFAULTS: ResolvedOptions = Object.freeze({
+  scope: "default",
+  headerName: "Idempotency-Key",
+  keyFormat: "token",
+  keyedMethods: Object.freeze(["POST", "PATCH"]) as string[],
+  keyTtlMs: 24 * 60 * 60 * 1000,
+  settleWindowMs: 10_000,
+  maxEntries: 1000,
+  retry: RETRY_DEFAULTS,
+  storage: "local",
+  fetch: undefined,
+  isReplayed: undefined,
+  debug: false,
+} as ResolvedOptions);
+
+/** Methods that may be resent without a key (RFC 9110 idempotent methods). */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+/** `init` fields that are ours, not fetch's. */
+const OWN_INIT = ["action", "fresh", "retry", "scope"] as const;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const NETWORK_ERROR = -1;
+
+// ---------------------------------------------------------------- validation
+
+function fail(field: string, what: string): never {
+  throw new TypeError(`oncefetch: \`${field}\` ${what}`);
+}
+function num(field: string, v: unknown, min: number, integer = false): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    fail(field, `must be a finite ${integer ? "integer" : "number"} >= ${min}, got ${describe(v)}`);
+  }
+  return v;
+}
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === null || typeof v !== "object") return String(v);
+  return Array.isArray(v) ? "an array" : "an object";
+}
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function resolveRetry(field: string, v: unknown, base: Required<RetryOptions>): Required<RetryOptions> | false {
+  if (v === false) return false;
+  if (!isPlainObject(v)) fail(field, `must be an object or false, got ${describe(v)}`);
+  const out = { ...base };
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    switch (k) {
+      case "attempts": out.attempts = num(`${field}.attempts`, x, 1, true); break;
+      case "baseMs": out.baseMs = num(`${field}.baseMs`, x, 0); break;
+      case "maxMs": out.maxMs = num(`${field}.maxMs`, x, 0); break;
+      case "maxRetryAfterMs": out.maxRetryAfterMs = num(`${field}.maxRetryAfterMs`, x, 0); break;
+      case "statuses":
+        if (!Array.isArray(x) || !x.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
+          fail(`${field}.statuses`, "must be an array of HTTP status codes (100-599)");
+        }
+        out.statuses = [...x];
+        break;
+      default: fail(`${field}.${k}`, "is not a retry option (attempts, baseMs, maxMs, maxRetryAfterMs, statuses)");
+    }
+  }
+  return out;
+}
+
+function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === undefined || options === null) return { ...DEFAULTS };
+  if (!isPlainObject(options)) fail("options", `must be an object, got ${describe(options)}`);
+  const o: ResolvedOptions = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(options)) {
+    if (!(k in DEFAULTS)) fail(k, `is not an option of createClient (${Object.keys(DEFAULTS).join(", ")})`);
+    if (v === undefined) continue;
+    switch (k) {
+      case "scope":
+        if (typeof v !== "string") fail(k, `must be a string, got ${describe(v)}`);
+        o.scope = v; break;
+      case "headerName":
+        if (typeof v !== "string" || !TOKEN.test(v)) fail(k, "must be an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)");
+        o.headerName = v; break;
+      case "keyFormat":
+        if (v !== "token" && v !== "structured") fail(k, `must be "token" or "structured", got ${describe(v)}`);
+        o.keyFormat = v; break;
+      case "keyedMethods":
+        if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && TOKEN.test(m))) fail(k, "must be an array of HTTP method names");
+        o.keyedMethods = v.map((m: string) => m.toUpperCase()); break;
+      case "keyTtlMs": o.keyTtlMs = num(k, v, 1); break;
+      case "settleWindowMs": o.settleWindowMs = num(k, v, 0); break;
+      case "maxEntries": o.maxEntries = num(k, v, 1, true); break;
+      case "retry": o.retry = resolveRetry(k, v, RETRY_DEFAULTS); break;
+      case "storage":
+        if (v !== "local" && v !== "memory") fail(k, `must be "local" or "memory", got ${describe(v)}`);
+        o.storage = v; break;
+      case "fetch":
+        if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
+        o.fetch = v as ResolvedOptions["fetch"]; break;
+      case "isReplayed":
+        if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
+        o.isReplayed = v as ResolvedOptions["isReplayed"]; break;
+      case "debug":
+        if (typeof v !== "boolean") fail(k, `must be a boolean, got ${describe(v)}`);
+        o.debug = v; break;
+    }
+  }
+  return Object.freeze(o);
+}
+
+// ---------------------------------------------------------------- wasm loading
+
+let loading: Promise<unknown> | undefined;
+/** Loads the engine once per page; a failed load is retried on the next call. */
+function loadWasm(): Promise<unknown> {
+  loading ??= init().catch((e: unknown) => {
+    loading = undefined;
+    throw toError(e, "oncefetch: could not load its WebAssembly module");
+  });
+  return loading;
+}
+
+function toError(e: unknown, context: string): Error {
+  return e instanceof Error ? e : new Error(`${context}: ${String(e)}`, { cause: e });
+}
+
+function abortError(signal: AbortSignal): unknown {
+  const r = signal.reason;
+  return r instanceof DOMException && r.name === "AbortError" ? r : r ?? new DOMException("This operation was aborted", "AbortError");
+}
+
+function policyOf(r: Required<RetryOptions> | false): RetryPolicy {
+  return r === false
+    ? new RetryPolicy(1, 0, 0, 0, new Uint16Array())
+    : new RetryPolicy(r.attempts, r.baseMs, r.maxMs, r.maxRetryAfterMs, Uint16Array.from(r.statuses));
+}
+
+// ---------------------------------------------------------------- bodies
+
+const encoder = /* @__PURE__ */ new TextEncoder();
+
+/** What identifies a body: its exact bytes (string bodies are hashed as UTF-8 in wasm). */
+interface BodyIdentity { text?: string; bytes?: Uint8Array; stream?: boolean }
+
+async function bodyIdentity(body: unknown): Promise<BodyIdentity> {
+  if (body === undefined || body === null) return {};
+  if (typeof body === "string") return { text: body };
+  if (body instanceof URLSearchParams) return { text: body.toString() };
+  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
+  if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+  if (typeof Blob !== "undefined" && body instanceof Blob) {
+    return { bytes: concat([encoder.encode(`blob\0${body.type}\0`), new Uint8Array(await body.arrayBuffer())]) };
+  }
+  if (typeof FormData !== "undefined" && body instanceof FormData) {
+    // Entries in order: names, string values, file names, types, sizes and contents.
+    const parts: Uint8Array[] = [encoder.encode("form\0")];
+    for (const [name, value] of body.entries()) {
+      if (typeof value === "string") {
+        parts.push(encoder.encode(`s\0${name}\0${value.length}\0${value}\0`));
+      } else {
+        parts.push(encoder.encode(`f\0${name}\0${value.name}\0${value.type}\0${value.size}\0`));
+        parts.push(new Uint8Array(await value.arrayBuffer()));
+      }
+    }
+    return { bytes: concat(parts) };
+  }
+  if (typeof ReadableStream !== "undefined" && body instanceof ReadableStream) return { stream: true };
+  return { text: String(body) }; // what fetch itself sends for other values
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  return out;
+}
+
+/** Statuses whose Response may not carry a body. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** A copy of `res` with `bytes` as its body: each coalesced caller reads its own. */
+function copyResponse(res: Response, bytes: ArrayBuffer | null): Response {
+  if (res.status === 0) return res; // opaque: nothing to read, nothing to copy
+  const copy = new Response(NULL_BODY.has(res.status) ? null : bytes, {
+    status: res.status, statusText: res.statusText, headers: res.headers,
+  });
+  Object.defineProperties(copy, {
+    url: { value: res.url }, redirected: { value: res.redirected }, type: { value: res.type },
+  });
+  return copy;
+}
+
+// ---------------------------------------------------------------- flights
+
+interface Caller {
+  resolve(r: Response): void;
+  reject(e: unknown): void;
+  coalesced: boolean;
+  done: boolean;
+}
+
+/** One network request shared by every caller of the same action. */
+interface Flight {
+  token: number;
+  key: string | null;
+  label: string;
+  fromStorage: boolean;
+  stream: boolean;
+  attempts: number;
+  /** The final answer was marked as a replay. */
+  replayed: boolean;
+  controller: AbortController;
+  callers: Set<Caller>;
+}
+
+/** Creates a client. Synchronous: the wasm engine loads on first use. */
+export function createClient(options?: ClientOptions): OnceFetchClient {
+  const opts = resolveOptions(options);
+  const listeners = new Set<(e: OnceFetchEvent) => void>();
+  const infos = new WeakMap<Response, FetchInfo>();
+  const inflight = new Map<string, Flight>();
+  let engine: Engine | undefined;
+  let defaultPolicy: RetryPolicy | undefined;
+
+  const sink = {
+    emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number) {
+      const e: OnceFetchEvent = type === "storage-fallback"
+        ? { type, action: "", key: "", attempt, status, delayMs, reason: action }
+        : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs };
+      if (opts.debug) {
+        const extra = e.reason ? ` reason=${e.reason}` : `${status ? ` status=${status}` : ""}${attempt ? ` attempt=${attempt}` : ""}${delayMs ? ` delayMs=${delayMs}` : ""}`;
+        console.debug(`[IDEMP] ${type.toUpperCase()} action=${e.action}${key ? ` key=${key}…` : ""}${extra}`);
+      }
+      for (const l of listeners) {
+        try { l(e); } catch (err) { queueMicrotask(() => { throw err; }); } // a listener's bug must not break a call
+      }
+    },
+  };
+  const observed = () => listeners.size > 0 || opts.debug;
+
+  async function ready(): Promise<Engine> {
+    if (engine) return engine;
+    await loadWasm();
+    engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", sink, observed(), Date.now());
+    return engine;
+  }
+
+  function sendOnce(input: RequestInfo | URL, init: RequestInit): Promise<Response> {
+    // Called fresh each time so a fetch replaced after createClient (tests, polyfills) is used.
+    return opts.fetch ? opts.fetch(input, init) : globalThis.fetch(input, init);
+  }
+
+  /** Sends until the engine says the answer is final; resolves with it. */
+  async function run(e: Engine, f: Flight, policy: RetryPolicy, resendable: boolean, send: () => Promise<Response>): Promise<Response> {
+    const signal = f.controller.signal;
+    for (let attempt = 1; ; attempt++) {
+      f.attempts = attempt;
+      let res: Response | undefined;
+      let err: unknown;
+      try {
+        res = await send();
+        if (!(res instanceof Response)) throw new TypeError(`oncefetch: the \`fetch\` option returned ${describe(res)}, not a Response`);
+      } catch (x) {
+        res = undefined;
+        err = x;
+      }
+      if (signal.aborted) throw abortError(signal);
+      // Only a TypeError is a network failure; anything else is a bug to surface, not to retry.
+      if (!res && !(err instanceof TypeError)) throw toError(err, "oncefetch: fetch failed");
+      const replayed = res ? isReplayed(res) : false;
+      const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
+      const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random());
+      if (delay < 0) {
+        f.replayed = replayed;
+        if (res) return res;
+        throw new TypeError(`oncefetch: network request failed after ${attempt} attempt${attempt > 1 ? "s" : ""}`, { cause: err });
+      }
+      res?.body?.cancel().catch(() => {}); // free the connection of an answer we drop
+      await sleep(delay, signal);
+    }
+  }
+
+  function isReplayed(res: Response): boolean {
+    return opts.isReplayed ? opts.isReplayed(res) === true : res.headers.get("idempotent-replayed")?.trim().toLowerCase() === "true";
+  }
+
+  /** Hands the final answer (or error) to every caller still waiting. */
+  async function deliver(ident: string | null, f: Flight, outcome: Promise<Response>): Promise<void> {
+    let res: Response | undefined;
+    let error: unknown;
+    let bytes: ArrayBuffer | null = null;
+    try {
+      res = await outcome;
+      // Several callers: read the body once and give each its own copy.
+      // One caller: it gets the original response, streaming as fetch would.
+      if (f.callers.size > 1 && res.status !== 0) bytes = await res.arrayBuffer();
+    } catch (x) {
+      error = x;
+    }
+    if (ident !== null && inflight.get(ident) === f) inflight.delete(ident);
+    engine?.finish(f.token);
+    const shared = bytes !== null;
+    for (const c of f.callers) {
+      if (c.done) continue;
+      c.done = true;
+      if (error !== undefined || !res) { c.reject(error); continue; }
+      const r = shared ? copyResponse(res, bytes) : res;
+      infos.set(r, {
+        key: f.key, action: f.label, attempts: f.attempts, coalesced: c.coalesced,
+        replayed: f.replayed, fromStorage: f.fromStorage, stream: f.stream,
+      });
+      c.resolve(r);
+    }
+    f.callers.clear();
+  }
+
+  /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
+  function join(f: Flight, coalesced: boolean, signal: AbortSignal | null | undefined): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      const c: Caller = { resolve, reject, coalesced, done: false };
+      f.callers.add(c);
+      signal?.addEventListener("abort", () => {
+        if (c.done) return;
+        c.done = true;
+        f.callers.delete(c);
+        reject(abortError(signal));
+        // The shared request stops only when nobody waits for it any more.
+        if ([...f.callers].every((x) => x.done)) f.controller.abort(signal.reason);
+      }, { once: true });
+    });
+  }
+
+  async function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit = {}): Promise<Response> {
+    if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
+    const { action, fresh = false, retry, scope = opts.scope, signal } = init;
+    if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
+    if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
+    if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
+    if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) fail("signal", "must be an AbortSignal");
+    const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, opts.retry === false ? RETRY_DEFAULTS : opts.retry);
+    if (signal?.aborted) throw abortError(signal); // nothing is sent
+
+    const isRequest = typeof Request !== "undefined" && input instanceof Request;
+    const method = (init.method ?? (isRequest ? (input as Request).method : "GET")).toUpperCase();
+    let url: string;
+    try {
+      url = isRequest ? (input as Request).url : new URL(String(input), globalThis.location?.href).href;
+    } catch {
+      fail("input", `is not a valid URL: ${describe(String(input))}`);
+    }
+    const headers = new Headers(init.headers ?? (isRequest ? (input as Request).headers : undefined));
+    let body: unknown = init.body;
+    if (body === undefined && isRequest && (input as Request).body) {
+      body = await (input as Request).clone().arrayBuffer(); // made replayable once
+    }
+    const rest: RequestInit = { ...init };
+    for (const k of OWN_INIT) delete (rest as Record<string, unknown>)[k];
+
+    const e = await ready();
+    if (signal?.aborted) throw abortError(signal);
+    const callerKey = headers.get(opts.headerName) ?? undefined;
+    const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
+    const bodyId = await bodyIdentity(body);
+    if (signal?.aborted) throw abortError(signal);
+    const label = action ?? `${method} ${url}`;
+
+    // Identity and coalescing (SPEC B2, B3). Stream bodies cannot be replayed: never joined.
+    let ident: string | null = null;
+    if (!bodyId.stream) {
+      ident = e.identify(scope, method, url, action, bodyId.text, bodyId.bytes);
+      const running = fresh ? undefined : inflight.get(ident);
+      if (running) {
+        if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
+        return join(running, true, signal);
+      }
+    }
+
+    // A new flight: key found or minted and written ahead of the send (SPEC B1, B5, B8).
+    let token: number;
+    let fromStorage = false;
+    let key: string | null = null;
+    if (ident !== null) {
+      const t = e.begin(ident, label, keyed, fresh, callerKey, Date.now());
+      token = Math.floor(t / 2);
+      fromStorage = t % 2 === 1;
+      if (keyed) key = e.key(token);
+    } else {
+      token = e.begin("", label, false, true, undefined, Date.now()) / 2;
+      if (keyed) key = callerKey ?? e.newKey();
+    }
+    if (keyed && key !== null && callerKey === undefined) {
+      headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${key.replace(/[\\"]/g, "\\$&")}"` : key);
+    }
+
+    const f: Flight = {
+      token, key, label, fromStorage, stream: !!bodyId.stream, attempts: 0, replayed: false,
+      controller: new AbortController(), callers: new Set(),
+    };
+    if (ident !== null) inflight.set(ident, f);
+    const caller = join(f, false, signal);
+
+    const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: f.controller.signal };
+    if (body !== undefined) sendInit.body = body as BodyInit;
+    const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
+    const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry)) : policyOf(retryOpts);
+    const outcome = run(e, f, policy, resendable, () => sendOnce(input, sendInit));
+    void deliver(ident, f, outcome).finally(() => {
+      if (policy !== defaultPolicy) policy.free();
+    });
+    return caller;
+  }
+
+  const client: OnceFetchClient = {
+    options: opts,
+    fetch(input, init) {
+      // Every failure, even a synchronous one or a wasm trap, becomes a rejection (SPEC B12).
+      try {
+        return fetchImpl(input, init).catch((x: unknown) => { throw x instanceof Error || x instanceof DOMException ? x : toError(x, "oncefetch"); });
+      } catch (x) {
+        return Promise.reject(x);
+      }
+    },
+    info(response) {
+      return infos.get(response);
+    },
+    async keyFor(action, o) {
+      if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
+      const scope = scopeOf(o);
+      return (await ready()).keyFor(scope, action, Date.now());
+    },
+    async release(action, o) {
+      if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
+      const scope = scopeOf(o);
+      (await ready()).release(scope, action);
+    },
+    async clear() {
+      (await ready()).clear(opts.scope);
+    },
+    on(listener) {
+      if (typeof listener !== "function") fail("listener", `must be a function, got ${describe(listener)}`);
+      listeners.add(listener);
+      engine?.setObserved(true);
+      return () => {
+        listeners.delete(listener);
+        engine?.setObserved(observed());
+      };
+    },
+  };
+
+  function scopeOf(o: { scope?: string } | undefined): string {
+    if (o === undefined) return opts.scope;
+    if (!isPlainObject(o)) fail("options", `must be an object, got ${describe(o)}`);
+    if (o.scope !== undefined && typeof o.scope !== "string") fail("scope", `must be a string, got ${describe(o.scope)}`);
+    return o.scope ?? opts.scope;
+  }
+
+  return client;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const onAbort = () => { clearTimeout(timer); reject(abortError(signal)); };
+    const timer = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,294 @@
+//! The engine behind `client.fetch`: identity → stored key → verdict on each
+//! answer. The facade (`js/index.ts`) performs the I/O it asks for — it sends,
+//! waits and hands out responses — so every decision lives here, in one place,
+//! and each call crosses the JS↔wasm boundary a fixed, small number of times.
+
+use wasm_bindgen::prelude::*;
+
+use crate::action::{fingerprint_of, identify, identify_action, scope_prefix, storage_key};
+use crate::entry::{Entry, State};
+use crate::error::Error;
+use crate::key::{short, uuid_v4};
+use crate::retry::{parse_retry_after, Answer, Decision, Policy};
+use crate::store::Store;
+use crate::validate;
+use crate::web::{LocalStorage, Random};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The facade's event sink (`{ emit(type, action, key, attempt, status, delayMs) }`).
+    pub type Sink;
+    #[wasm_bindgen(method, catch)]
+    fn emit(this: &Sink, kind: &str, action: &str, key: &str, attempt: u32, status: i32, delay_ms: f64) -> Result<(), JsValue>;
+}
+
+/// Retry settings, built once per client (and per call that overrides them).
+#[wasm_bindgen]
+pub struct RetryPolicy(Policy);
+
+#[wasm_bindgen]
+impl RetryPolicy {
+    /// A policy; the facade has already validated and merged the options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64, statuses: Vec<u16>) -> RetryPolicy {
+        RetryPolicy(Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses })
+    }
+}
+
+/// What the engine remembers of a request in flight.
+struct Flight {
+    storage_key: Option<String>,
+    key: String,
+    label: String,
+}
+
+/// One client's engine: its store, its flights, its event sink.
+#[wasm_bindgen]
+pub struct Engine {
+    ttl_ms: f64,
+    settle_ms: f64,
+    max_entries: usize,
+    store: Store<LocalStorage>,
+    /// Flights by token: a slab, tokens of finished flights are reused.
+    flights: Vec<Option<Flight>>,
+    free_tokens: Vec<u32>,
+    random: Random,
+    sink: Sink,
+    observed: bool,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Opens the store (pruning expired entries) and returns the engine.
+    #[wasm_bindgen(constructor)]
+    pub fn new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: bool, sink: Sink, observed: bool, now: f64) -> Engine {
+        let store = Store::open((!memory).then_some(LocalStorage), now);
+        let mut e = Engine {
+            ttl_ms,
+            settle_ms,
+            max_entries: usize::try_from(max_entries).unwrap_or(usize::MAX).max(1),
+            store,
+            flights: Vec::new(),
+            free_tokens: Vec::new(),
+            random: Random::default(),
+            sink,
+            observed,
+        };
+        e.report_fallback();
+        e
+    }
+
+    /// Turns event emission on or off (listeners or `debug` present).
+    #[wasm_bindgen(js_name = setObserved)]
+    pub fn set_observed(&mut self, on: bool) {
+        self.observed = on;
+    }
+
+    /// The identity of a call (see `action.rs`): the in-flight map key and,
+    /// through [`Engine::begin`], the storage key. The body is `text` (UTF-8,
+    /// exactly what fetch sends for a string) or `bytes`.
+    pub fn identify(&self, scope: &str, method: &str, url: &str, action: Option<String>, text: Option<String>, bytes: Option<Box<[u8]>>) -> Result<String, JsValue> {
+        if let Some(a) = &action {
+            validate::action(a)?;
+        }
+        let body: &[u8] = match (&text, &bytes) {
+            (Some(t), _) => t.as_bytes(),
+            (None, Some(b)) => b,
+            (None, None) => &[],
+        };
+        Ok(identify(scope, method, url, action.as_deref(), body))
+    }
+
+    /// Starts a flight: finds or mints the key and writes it ahead of the send.
+    /// Returns `token * 2 + fromStorage`.
+    pub fn begin(&mut self, ident: &str, label: String, keyed: bool, fresh: bool, caller_key: Option<String>, now: f64) -> Result<f64, JsValue> {
+        self.event("check", &label, "", 0, 0, 0.0);
+        if !keyed {
+            let token = self.add_flight(Flight { storage_key: None, key: String::new(), label });
+            return Ok(f64::from(token) * 2.0);
+        }
+        let sk = storage_key(ident).ok_or(Error::invalid("action", "has an invalid identity"))?;
+        let fp = fingerprint_of(ident);
+        let stored = if fresh { None } else { self.store.load(&sk, now) };
+        let (key, from_storage) = match (caller_key, stored) {
+            (Some(k), _) => {
+                validate::key(&k)?;
+                self.write_ahead(&sk, &k, fp, now, &label);
+                (k, false)
+            }
+            (None, Some(e)) if e.fingerprint.is_empty() || e.fingerprint == fp => {
+                self.event("hit", &label, short(&e.key), 0, 0, 0.0);
+                (e.key, true)
+            }
+            (None, stored) => {
+                if stored.is_some() {
+                    // Same action, other payload: never resend a key with a different body.
+                    self.event("conflict", &label, "", 0, 0, 0.0);
+                } else {
+                    self.event("miss", &label, "", 0, 0, 0.0);
+                }
+                let k = self.mint()?;
+                self.write_ahead(&sk, &k, fp, now, &label);
+                (k, false)
+            }
+        };
+        self.report_fallback();
+        let token = self.add_flight(Flight { storage_key: Some(sk), key, label });
+        Ok(f64::from(token) * 2.0 + if from_storage { 1.0 } else { 0.0 })
+    }
+
+    /// The raw key of a flight ("" when unkeyed).
+    pub fn key(&self, token: u32) -> String {
+        self.flight(token).map(|f| f.key.clone()).unwrap_or_default()
+    }
+
+    /// The verdict on one answer: a delay in ms before resending, or -1 when
+    /// this answer is the caller's. `status` is -1 for a network error, 0 for
+    /// an opaque response.
+    #[allow(clippy::too_many_arguments)]
+    pub fn outcome(&mut self, token: u32, policy: &RetryPolicy, attempt: u32, status: i32, retry_after: Option<String>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
+        let Some(f) = self.flight(token) else { return -1.0 };
+        let (sk, key, label) = (f.storage_key.clone(), f.key.clone(), f.label.clone());
+        let retry_after_ms = retry_after.and_then(|v| parse_retry_after(&v, now));
+        let decision = policy.0.decide(attempt, Answer { status, replayed, retry_after_ms }, resendable, rand);
+        if !replayed && (status == 409 || status == 422) {
+            self.event("conflict", &label, short(&key), attempt, status, 0.0);
+        }
+        let delay = match decision {
+            Decision::Retry { delay_ms } => {
+                self.event("retry", &label, short(&key), attempt, status, delay_ms);
+                return delay_ms;
+            }
+            Decision::Settle => {
+                if let Some(sk) = &sk {
+                    self.settle(sk, &key, now);
+                }
+                self.event("settled", &label, short(&key), attempt, status, 0.0);
+                -1.0
+            }
+            Decision::Release => {
+                if let Some(sk) = &sk {
+                    self.forget(sk, &key);
+                }
+                self.event("released", &label, short(&key), attempt, status, 0.0);
+                -1.0
+            }
+            // Attempts spent: the entry stays pending so the next try resends the key.
+            Decision::Exhausted => -1.0,
+        };
+        self.report_fallback();
+        delay
+    }
+
+    /// Ends a flight.
+    pub fn finish(&mut self, token: u32) {
+        if let Some(slot) = self.flights.get_mut(token as usize) {
+            if slot.take().is_some() {
+                self.free_tokens.push(token);
+            }
+        }
+    }
+
+    /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
+    #[wasm_bindgen(js_name = keyFor)]
+    pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, JsValue> {
+        validate::action(action)?;
+        let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
+        if let Some(e) = self.store.load(&sk, now) {
+            self.event("hit", action, short(&e.key), 0, 0, 0.0);
+            return Ok(e.key);
+        }
+        self.event("miss", action, "", 0, 0, 0.0);
+        let k = self.mint()?;
+        self.write_ahead(&sk, &k, "", now, action);
+        self.report_fallback();
+        Ok(k)
+    }
+
+    /// `release(action)`: forgets the action's key (SPEC B6, B8).
+    pub fn release(&mut self, scope: &str, action: &str) -> Result<bool, JsValue> {
+        validate::action(action)?;
+        let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
+        let existed = self.store.load(&sk, f64::NEG_INFINITY).is_some();
+        self.store.remove(&sk);
+        self.event("released", action, "", 0, 0, 0.0);
+        self.report_fallback();
+        Ok(existed)
+    }
+
+    /// `clear()`: drops every key of `scope` (SPEC B13); returns how many.
+    pub fn clear(&mut self, scope: &str) -> u32 {
+        let n = self.store.clear_prefix(&scope_prefix(scope));
+        self.report_fallback();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// A fresh key for a request that is never stored (stream bodies).
+    #[wasm_bindgen(js_name = newKey)]
+    pub fn new_key(&mut self) -> Result<String, JsValue> {
+        Ok(self.mint()?)
+    }
+
+    /// Flights not yet finished (tests assert it returns to 0).
+    #[wasm_bindgen(getter, js_name = flightCount)]
+    pub fn flight_count(&self) -> u32 {
+        u32::try_from(self.flights.iter().filter(|f| f.is_some()).count()).unwrap_or(u32::MAX)
+    }
+}
+
+impl Engine {
+    fn add_flight(&mut self, f: Flight) -> u32 {
+        if let Some(token) = self.free_tokens.pop() {
+            if let Some(slot) = self.flights.get_mut(token as usize) {
+                *slot = Some(f);
+                return token;
+            }
+        }
+        self.flights.push(Some(f));
+        u32::try_from(self.flights.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn flight(&self, token: u32) -> Option<&Flight> {
+        self.flights.get(token as usize).and_then(Option::as_ref)
+    }
+
+    fn mint(&mut self) -> Result<String, Error> {
+        Ok(uuid_v4(self.random.bytes16()?))
+    }
+
+    fn write_ahead(&mut self, sk: &str, key: &str, fp: &str, now: f64, label: &str) {
+        let e = Entry { key: key.to_owned(), fingerprint: fp.to_owned(), created_at: now, expires_at: now + self.ttl_ms, state: State::Pending };
+        self.store.save(sk, &e, self.max_entries, now);
+        self.event("store", label, short(key), 0, 0, 0.0);
+    }
+
+    /// Marks the entry settled for the settle window, if it still holds `key`
+    /// (a `clear()` or a `fresh` call may have replaced it meanwhile).
+    fn settle(&mut self, sk: &str, key: &str, now: f64) {
+        if let Some(mut e) = self.store.load(sk, now).filter(|e| e.key == key) {
+            e.state = State::Settled;
+            e.expires_at = e.expires_at.min(now + self.settle_ms);
+            self.store.save(sk, &e, self.max_entries, now);
+        }
+    }
+
+    fn forget(&mut self, sk: &str, key: &str) {
+        if self.store.load(sk, f64::NEG_INFINITY).is_some_and(|e| e.key == key) {
+            self.store.remove(sk);
+        }
+    }
+
+    fn report_fallback(&mut self) {
+        if let Some(why) = self.store.take_fallback() {
+            // Emitted even when unobserved at the time: a listener added right
+            // after createClient must see it (the facade buffers it).
+            let _ = self.sink.emit("storage-fallback", &why, "", 0, 0, 0.0);
+        }
+    }
+
+    fn event(&self, kind: &str, label: &str, key: &str, attempt: u32, status: i32, delay_ms: f64) {
+        if self.observed {
+            let _ = self.sink.emit(kind, label, key, attempt, status, delay_ms);
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! What to do with each answer (SPEC B6): settle, retry after a delay, give up
+//! keeping the key, or release it. Pure: time and randomness come in as numbers.
+
+/// Status passed for a network failure (fetch rejected with a `TypeError`).
+pub const NETWORK_ERROR: i32 = -1;
+
+/// Retry settings of one client or one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Requests in total, the first one included (1 = no retries).
+    pub attempts: u32,
+    /// Backoff base: the cap of the first retry's jittered delay.
+    pub base_ms: f64,
+    /// Largest backoff delay.
+    pub max_ms: f64,
+    /// Largest delay a `Retry-After` header may impose.
+    pub max_retry_after_ms: f64,
+    /// HTTP statuses that are retried.
+    pub statuses: Vec<u16>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            attempts: 4,
+            base_ms: 300.0,
+            max_ms: 10_000.0,
+            max_retry_after_ms: 60_000.0,
+            statuses: vec![408, 409, 425, 429, 500, 502, 503, 504],
+        }
+    }
+}
+
+/// The verdict on one answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    /// Success (or an opaque answer): the key is settled.
+    Settle,
+    /// Send the same request again with the same key after `delay_ms`.
+    Retry {
+        /// Milliseconds to wait.
+        delay_ms: f64,
+    },
+    /// Retriable, but attempts are spent (or the request may not be resent):
+    /// the key stays pending so the next try sends it again.
+    Exhausted,
+    /// Final failure: the key is released, a corrected request is a new action.
+    Release,
+}
+
+/// One answer, as the engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    /// HTTP status; 0 for an opaque response; [`NETWORK_ERROR`] when fetch rejected.
+    pub status: i32,
+    /// The server marked it as a replay of a stored response.
+    pub replayed: bool,
+    /// Parsed `Retry-After`, in milliseconds from now.
+    pub retry_after_ms: Option<f64>,
+}
+
+impl Policy {
+    /// Whether `status` is one this policy retries.
+    pub fn retries_status(&self, status: i32) -> bool {
+        status == NETWORK_ERROR || u16::try_from(status).is_ok_and(|s| self.statuses.contains(&s))
+    }
+
+    /// Full-jitter exponential backoff before attempt `attempt + 1`:
+    /// uniform in `[0, min(max, base * 2^(attempt-1)))`, `rand` in `[0, 1)`.
+    pub fn backoff_ms(&self, attempt: u32, rand: f64) -> f64 {
+        let exp = attempt.saturating_sub(1).min(52);
+        let cap = (self.base_ms * f64::from(1u32 << exp.min(31))).min(self.max_ms);
+        (rand.clamp(0.0, 1.0) * cap).floor().max(0.0)
+    }
+
+    /// The verdict on `answer` to attempt number `attempt` (1-based).
+    /// `resendable` is false for requests that must not be sent twice
+    /// (unkeyed unsafe methods, stream bodies).
+    pub fn decide(&self, attempt: u32, answer: Answer, resendable: bool, rand: f64) -> Decision {
+        let s = answer.status;
+        if answer.replayed {
+            // The server says this key's outcome is stored: resending gets the same answer.
+            return if (200..400).contains(&s) { Decision::Settle } else { Decision::Release };
+        }
+        if (0..400).contains(&s) {
+            return Decision::Settle;
+        }
+        if self.retries_status(s) {
+            if resendable && attempt < self.attempts {
+                let delay_ms = match answer.retry_after_ms {
+                    Some(ra) => ra.min(self.max_retry_after_ms).max(0.0),
+                    None => self.backoff_ms(attempt, rand),
+                };
+                return Decision::Retry { delay_ms };
+            }
+            return Decision::Exhausted;
+        }
+        Decision::Release
+    }
+}
+
+/// Parses a `Retry-After` value (delta-seconds or HTTP-date) into milliseconds
+/// from `now_ms`; a date in the past gives 0. `None` for anything else.
+pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        // Saturate absurdly long values instead of failing on them.
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        return Some((secs as f64) * 1000.0);
+    }
+    let at = parse_http_date(v)?;
+    Some((at - now_ms).max(0.0))
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) into
+/// milliseconds since the Unix epoch.
+pub fn parse_http_date(v: &str) -> Option<f64> {
+    let words: Vec<&str> = v.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [_, d, m, y, t, "GMT"] if y.len() == 4 => (*d, *m, *y, *t),
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [_, dmy, t, "GMT"] => {
+            let mut p = dmy.split('-');
+            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+            if p.next().is_some() || y.len() != 2 {
+                return None;
+            }
+            (d, m, y, *t)
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, m, d, t, y] if y.len() == 4 => (*d, *m, *y, *t),
+        _ => return None,
+    };
+    let day: u32 = parse_digits(day, 1, 2)?;
+    let month = month_number(month)?;
+    let mut year: i64 = i64::from(parse_digits(year, 2, 4)?);
+    if year < 100 {
+        // RFC 9110: a two-digit year more than 50 years ahead is in the past century.
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let mut hms = time.split(':');
+    let h: u32 = parse_digits(hms.next()?, 2, 2)?;
+    let mi: u32 = parse_digits(hms.next()?, 2, 2)?;
+    let s: u32 = parse_digits(hms.next()?, 2, 2)?;
+    if hms.next().is_some() || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + s);
+    Some((secs as f64) * 1000.0)
+}
+
+fn parse_digits(s: &str, min: usize, max: usize) -> Option<u32> {
+    if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn month_number(m: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    MONTHS.iter().position(|x| *x == m).and_then(|i| u32::try_from(i + 1).ok())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: i32) -> Answer {
+        Answer { status, replayed: false, retry_after_ms: None }
+    }
+
+    #[test]
+    fn b6_success_settles_and_4xx_releases() {
+        let p = Policy::default();
+        assert_eq!(p.decide(1, answer(201), true, 0.5), Decision::Settle);
+        assert_eq!(p.decide(1, answer(0), true, 0.5), Decision::Settle);
+        assert_eq!(p.decide(1, answer(422), true, 0.5), Decision::Release);
+        assert_eq!(p.decide(1, answer(400), true, 0.5), Decision::Release);
+        assert_eq!(p.decide(1, answer(501), true, 0.5), Decision::Release);
+    }
+
+    #[test]
+    fn b6_retriable_statuses_retry_until_attempts_run_out() {
+        let p = Policy::default();
+        for s in [NETWORK_ERROR, 408, 409, 425, 429, 500, 502, 503, 504] {
+            assert!(matches!(p.decide(1, answer(s), true, 0.5), Decision::Retry { .. }), "{s}");
+            assert!(matches!(p.decide(3, answer(s), true, 0.5), Decision::Retry { .. }), "{s}");
+            assert_eq!(p.decide(4, answer(s), true, 0.5), Decision::Exhausted, "{s}");
+        }
+    }
+
+    #[test]
+    fn b6_unresendable_requests_are_never_retried() {
+        let p = Policy::default();
+        assert_eq!(p.decide(1, answer(503), false, 0.5), Decision::Exhausted);
+    }
+
+    #[test]
+    fn b6_replays_are_final_even_when_5xx() {
+        let p = Policy::default();
+        let replay = |status| Answer { status, replayed: true, retry_after_ms: None };
+        assert_eq!(p.decide(1, replay(500), true, 0.5), Decision::Release);
+        assert_eq!(p.decide(1, replay(201), true, 0.5), Decision::Settle);
+    }
+
+    #[test]
+    fn b6_full_jitter_backoff_is_bounded_and_grows() {
+        let p = Policy { base_ms: 100.0, max_ms: 1000.0, ..Policy::default() };
+        assert_eq!(p.backoff_ms(1, 0.0), 0.0);
+        assert_eq!(p.backoff_ms(1, 0.999_999), 99.0);
+        assert_eq!(p.backoff_ms(2, 0.999_999), 199.0);
+        assert_eq!(p.backoff_ms(3, 0.5), 200.0);
+        assert_eq!(p.backoff_ms(10, 0.999_999), 999.0); // capped by max
+        assert_eq!(p.backoff_ms(200, 0.5), 500.0); // huge attempt numbers do not overflow
+    }
+
+    #[test]
+    fn b6_retry_after_wins_and_is_capped_alone() {
+        let p = Policy { max_ms: 10.0, max_retry_after_ms: 5_000.0, ..Policy::default() };
+        let a = |ms| Answer { status: 429, replayed: false, retry_after_ms: Some(ms) };
+        assert_eq!(p.decide(1, a(2_000.0), true, 0.9), Decision::Retry { delay_ms: 2_000.0 });
+        assert_eq!(p.decide(1, a(90_000.0), true, 0.9), Decision::Retry { delay_ms: 5_000.0 });
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = 784_111_777_000.0; // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(parse_retry_after("120", now), Some(120_000.0));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(0.0));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), Some(10_000.0));
+        assert_eq!(parse_retry_after("Sunday, 06-Nov-94 08:49:39 GMT", now), Some(2_000.0));
+        assert_eq!(parse_retry_after("Sun Nov  6 08:49:38 1994", now), Some(1_000.0));
+        assert_eq!(parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now), Some(0.0));
+        assert_eq!(parse_retry_after("99999999999999999999999", now), Some(u64::MAX as f64 * 1000.0));
+        for bad in ["", "-1", "1.5", "soon", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT"] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn http_date_epoch_and_leap_years() {
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0.0));
+        assert_eq!(parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"), Some(1_709_164_800_000.0));
+    }
+}

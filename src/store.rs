@@ -1,0 +1,376 @@
+//! The key store (SPEC B5, B7, B10, B13): entries under namespaced storage
+//! keys, TTL and per-scope bounds, and the fall-back to memory on any fault.
+//!
+//! The logic is generic over [`Backend`], a raw string map; the browser's
+//! localStorage is one backend (see `web.rs`), [`MemoryBackend`] another, so
+//! everything here is covered by plain `cargo test`.
+
+use crate::action::STORAGE_PREFIX;
+use crate::entry::Entry;
+
+/// A storage operation failed (missing storage, SecurityError, quota, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault(pub String);
+
+/// A raw string map; every call may fail.
+pub trait Backend {
+    /// The value under `k`.
+    fn get(&self, k: &str) -> Result<Option<String>, Fault>;
+    /// Stores `v` under `k`.
+    fn set(&mut self, k: &str, v: &str) -> Result<(), Fault>;
+    /// Removes `k`.
+    fn remove(&mut self, k: &str) -> Result<(), Fault>;
+    /// Every key (ours and others').
+    fn keys(&self) -> Result<Vec<String>, Fault>;
+}
+
+/// An in-memory backend: the fall-back, and the `storage: "memory"` option.
+/// A plain vector: it holds at most `maxEntries` per scope, and a B-tree
+/// would cost ~10 KB of wasm for no measurable gain at that size.
+#[derive(Debug, Default)]
+pub struct MemoryBackend(Vec<(String, String)>);
+
+impl Backend for MemoryBackend {
+    fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+        Ok(self.0.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
+    }
+    fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+        match self.0.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v.to_owned(),
+            None => self.0.push((k.to_owned(), v.to_owned())),
+        }
+        Ok(())
+    }
+    fn remove(&mut self, k: &str) -> Result<(), Fault> {
+        self.0.retain(|(key, _)| key != k);
+        Ok(())
+    }
+    fn keys(&self) -> Result<Vec<String>, Fault> {
+        Ok(self.0.iter().map(|(k, _)| k.clone()).collect())
+    }
+}
+
+/// Storage key → createdAt of every entry we know of.
+#[derive(Default)]
+struct Index(Vec<(String, f64)>);
+
+impl Index {
+    fn insert(&mut self, k: String, created_at: f64) {
+        match self.0.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = created_at,
+            None => self.0.push((k, created_at)),
+        }
+    }
+    fn remove(&mut self, k: &str) {
+        self.0.retain(|(key, _)| key != k);
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+    fn in_scope<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a (String, f64)> + 'a {
+        self.0.iter().filter(move |(k, _)| k.starts_with(prefix))
+    }
+}
+
+/// Entries of every scope, with an in-memory index (storage key → createdAt)
+/// so bounds are enforced without rescanning storage on every write.
+pub struct Store<B: Backend> {
+    primary: Option<B>,
+    memory: MemoryBackend,
+    index: Index,
+    fallback: Option<String>,
+    fallback_reported: bool,
+}
+
+impl<B: Backend> Store<B> {
+    /// Opens the store over `primary` (`None`: memory only) and prunes what
+    /// expired: every entry under our prefix, of every scope.
+    pub fn open(primary: Option<B>, now: f64) -> Self {
+        let mut s = Store { primary, memory: MemoryBackend::default(), index: Index::default(), fallback: None, fallback_reported: false };
+        s.rescan(now);
+        s
+    }
+
+    /// Why the store fell back to memory, once: the first call after the
+    /// fault returns it, later calls return `None`.
+    pub fn take_fallback(&mut self) -> Option<String> {
+        if self.fallback_reported {
+            return None;
+        }
+        let why = self.fallback.clone()?;
+        self.fallback_reported = true;
+        Some(why)
+    }
+
+    /// Whether entries now live in memory only because of a fault.
+    pub fn fell_back(&self) -> bool {
+        self.fallback.is_some()
+    }
+
+    fn fall_back(&mut self, why: Fault) {
+        self.primary = None;
+        if self.fallback.is_none() {
+            self.fallback = Some(why.0);
+        }
+        // Entries of the faulty storage are no longer ours to count.
+        self.index.clear();
+    }
+
+    /// Runs `op` on the primary backend, or on memory once it has failed.
+    fn run<T: Default>(&mut self, op: impl Fn(&mut dyn Backend) -> Result<T, Fault>) -> T {
+        if let Some(p) = self.primary.as_mut() {
+            match op(p) {
+                Ok(v) => return v,
+                Err(f) => self.fall_back(f),
+            }
+        }
+        op(&mut self.memory).unwrap_or_default()
+    }
+
+    /// Re-reads every entry under our prefix: prunes expired ones, and falls
+    /// back to memory when one is corrupt or foreign (another script writes
+    /// into our namespace: the storage cannot be trusted).
+    pub fn rescan(&mut self, now: f64) {
+        self.index.clear();
+        let keys: Vec<String> = self.run(|b| b.keys());
+        for k in keys.into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
+            match self.read(&k) {
+                Some(e) if e.expired(now) => self.run(|b| b.remove(&k)),
+                Some(e) => {
+                    self.index.insert(k, e.created_at);
+                }
+                None => {}
+            }
+            if self.fell_back() {
+                break;
+            }
+        }
+    }
+
+    /// Reads and parses `k`; a corrupt value triggers the fall-back.
+    fn read(&mut self, k: &str) -> Option<Entry> {
+        let text: Option<String> = self.run(|b| b.get(k));
+        let text = text?;
+        match Entry::parse(&text) {
+            Some(e) => Some(e),
+            None if self.primary.is_some() && is_our_shape(k) => {
+                self.fall_back(Fault(["corrupt entry under ", k].concat()));
+                None
+            }
+            None if self.primary.is_some() => {
+                self.fall_back(Fault(["foreign key under our prefix: ", k].concat()));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The live entry under `k`; an expired one is removed and not returned.
+    pub fn load(&mut self, k: &str, now: f64) -> Option<Entry> {
+        let e = self.read(k)?;
+        if e.expired(now) {
+            self.remove(k);
+            return None;
+        }
+        Some(e)
+    }
+
+    /// Writes `e` under `k` (write-ahead: callers send only after this
+    /// returns), then keeps at most `max_entries` in the scope of `k`,
+    /// dropping expired entries first, then the oldest.
+    pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
+        let json = e.to_json();
+        self.run(|b| b.set(k, &json));
+        self.index.insert(k.to_owned(), e.created_at);
+        self.enforce_bounds(k, max_entries, now);
+    }
+
+    fn enforce_bounds(&mut self, k: &str, max_entries: usize, now: f64) {
+        let Some(scope) = scope_prefix_of(k) else { return };
+        if self.index.in_scope(scope).count() <= max_entries {
+            return;
+        }
+        // Over the bound: expired entries go first (lazy pruning), then the oldest.
+        let scope_keys: Vec<String> = self.index.in_scope(scope).map(|(key, _)| key.clone()).collect();
+        for key in &scope_keys {
+            if key != k && self.load(key, now).is_none() {
+                self.index.remove(key);
+            }
+        }
+        while self.index.in_scope(scope).count() > max_entries {
+            let oldest = self
+                .index
+                .in_scope(scope)
+                .filter(|(key, _)| key.as_str() != k)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(key, _)| key.clone());
+            match oldest {
+                Some(old) => self.remove(&old),
+                None => break,
+            }
+        }
+    }
+
+    /// Removes the entry under `k`.
+    pub fn remove(&mut self, k: &str) {
+        self.run(|b| b.remove(k));
+        self.index.remove(k);
+    }
+
+    /// Removes every entry whose storage key starts with `prefix` (one scope),
+    /// including ones other tabs wrote since start-up; returns how many.
+    pub fn clear_prefix(&mut self, prefix: &str) -> usize {
+        let keys: Vec<String> = self.run(|b| b.keys());
+        let mine: Vec<String> = keys.into_iter().filter(|k| k.starts_with(prefix)).collect();
+        for k in &mine {
+            self.remove(k);
+        }
+        // The memory fall-back may hold entries too, even after a fault.
+        let mem: Vec<String> = self.memory.keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(prefix)).collect();
+        for k in &mem {
+            let _ = self.memory.remove(k);
+        }
+        mine.len().max(mem.len())
+    }
+
+    /// Number of indexed entries of the scope with storage-key prefix `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.index.in_scope(prefix).count()
+    }
+}
+
+/// `oncefetch:1:<8 hex>:<24 hex>`: the shape of our own storage keys.
+fn is_our_shape(k: &str) -> bool {
+    let Some(rest) = k.strip_prefix(STORAGE_PREFIX) else { return false };
+    let mut parts = rest.split(':');
+    let hexlen = |p: Option<&str>, n: usize| p.is_some_and(|p| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    hexlen(parts.next(), 8) && hexlen(parts.next(), 24) && parts.next().is_none()
+}
+
+/// The `oncefetch:1:<tag>:` part of one of our storage keys.
+fn scope_prefix_of(k: &str) -> Option<&str> {
+    k.get(..STORAGE_PREFIX.len() + 9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::{identify, scope_prefix, storage_key};
+    use crate::entry::State;
+
+    /// A backend whose faults the test switches on.
+    #[derive(Default)]
+    struct Flaky {
+        map: MemoryBackend,
+        fail_get: bool,
+        fail_set: bool,
+    }
+    impl Backend for Flaky {
+        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+            if self.fail_get { Err(Fault("SecurityError".into())) } else { self.map.get(k) }
+        }
+        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+            if self.fail_set { Err(Fault("QuotaExceededError".into())) } else { self.map.set(k, v) }
+        }
+        fn remove(&mut self, k: &str) -> Result<(), Fault> {
+            self.map.remove(k)
+        }
+        fn keys(&self) -> Result<Vec<String>, Fault> {
+            if self.fail_get { Err(Fault("SecurityError".into())) } else { self.map.keys() }
+        }
+    }
+
+    fn sk(scope: &str, action: &str) -> String {
+        storage_key(&identify(scope, "POST", "u", Some(action), b"")).unwrap_or_default()
+    }
+
+    fn entry(key: &str, created: f64, ttl: f64) -> Entry {
+        Entry { key: key.into(), fingerprint: String::new(), created_at: created, expires_at: created + ttl, state: State::Pending }
+    }
+
+    #[test]
+    fn b5_save_then_load() {
+        let mut s: Store<Flaky> = Store::open(Some(Flaky::default()), 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        assert_eq!(s.load(&sk("a", "x"), 1.0).map(|e| e.key), Some("k1".into()));
+        assert!(!s.fell_back());
+    }
+
+    #[test]
+    fn b7_expired_entries_are_pruned_at_open_and_lazily() {
+        let mut b = Flaky::default();
+        let _ = b.set(&sk("a", "old"), &entry("k1", 0.0, 10.0).to_json());
+        let _ = b.set(&sk("a", "new"), &entry("k2", 0.0, 1000.0).to_json());
+        let _ = b.set("unrelated", "kept");
+        let mut s = Store::open(Some(b), 50.0);
+        assert_eq!(s.count(&scope_prefix("a")), 1);
+        assert_eq!(s.primary.as_ref().and_then(|p| p.get(&sk("a", "old")).ok().flatten()), None);
+        assert_eq!(s.primary.as_ref().and_then(|p| p.get("unrelated").ok().flatten()), Some("kept".into()));
+        assert_eq!(s.load(&sk("a", "new"), 2000.0), None); // lazily expired
+        assert_eq!(s.count(&scope_prefix("a")), 0);
+    }
+
+    #[test]
+    fn b7_at_most_max_entries_per_scope_oldest_first() {
+        let mut s: Store<Flaky> = Store::open(Some(Flaky::default()), 0.0);
+        for i in 0..10 {
+            s.save(&sk("a", &format!("x{i}")), &entry(&format!("k{i}"), f64::from(i), 1e9), 3, 0.0);
+            s.save(&sk("b", &format!("x{i}")), &entry(&format!("k{i}"), f64::from(i), 1e9), 100, 0.0);
+        }
+        assert_eq!(s.count(&scope_prefix("a")), 3);
+        assert_eq!(s.count(&scope_prefix("b")), 10);
+        assert!(s.load(&sk("a", "x9"), 0.0).is_some());
+        assert!(s.load(&sk("a", "x6"), 0.0).is_none());
+        assert_eq!(s.primary.as_ref().and_then(|p| p.keys().ok()).map(|k| k.len()), Some(13));
+    }
+
+    #[test]
+    fn b10_quota_on_write_falls_back_and_loses_nothing() {
+        let mut s = Store::open(Some(Flaky { fail_set: true, ..Flaky::default() }), 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        assert!(s.fell_back());
+        assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k1".into()));
+        assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
+        assert_eq!(s.take_fallback(), None); // reported once
+    }
+
+    #[test]
+    fn b10_throwing_storage_falls_back_at_open() {
+        let mut s = Store::open(Some(Flaky { fail_get: true, ..Flaky::default() }), 0.0);
+        assert!(s.fell_back());
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k1".into()));
+    }
+
+    #[test]
+    fn b10_corrupt_or_foreign_entries_fall_back() {
+        for (k, v) in [(sk("a", "x"), "{not json".to_owned()), (format!("{STORAGE_PREFIX}zz"), "x".to_owned())] {
+            let mut b = Flaky::default();
+            let _ = b.set(&k, &v);
+            let mut s = Store::open(Some(b), 0.0);
+            assert!(s.fell_back(), "{k}");
+            assert!(s.take_fallback().is_some());
+            s.save(&sk("a", "y"), &entry("k1", 0.0, 100.0), 10, 0.0);
+            assert!(s.load(&sk("a", "y"), 0.0).is_some());
+        }
+    }
+
+    #[test]
+    fn memory_only_store_is_not_a_fallback() {
+        let mut s: Store<Flaky> = Store::open(None, 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        assert!(s.load(&sk("a", "x"), 0.0).is_some());
+        assert_eq!(s.take_fallback(), None);
+    }
+
+    #[test]
+    fn b13_clear_removes_one_scope_only() {
+        let mut s: Store<Flaky> = Store::open(Some(Flaky::default()), 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        s.save(&sk("a", "y"), &entry("k2", 0.0, 100.0), 10, 0.0);
+        s.save(&sk("b", "x"), &entry("k3", 0.0, 100.0), 10, 0.0);
+        assert_eq!(s.clear_prefix(&scope_prefix("a")), 2);
+        assert!(s.load(&sk("a", "x"), 0.0).is_none());
+        assert!(s.load(&sk("b", "x"), 0.0).is_some());
+    }
+}

@@ -1,0 +1,237 @@
+//! The browser edge of the engine, in headless Chromium (wasm-bindgen-test):
+//! real localStorage, real `crypto.getRandomValues`, real storage faults.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use js_sys::{Array, Function, Object, Reflect};
+use oncefetch::action::{identify, scope_prefix, storage_key};
+use oncefetch::client::Sink;
+use oncefetch::{Engine, RetryPolicy};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const TTL: f64 = 86_400_000.0;
+const SETTLE: f64 = 10_000.0;
+
+/// Runs a snippet of JavaScript (test set-up only).
+fn js(body: &str) -> JsValue {
+    Function::new_no_args(body).call0(&JsValue::NULL).unwrap()
+}
+
+/// A sink recording every event as "type:key" in `sink.events`.
+fn sink() -> (Sink, Object) {
+    let obj = Object::new();
+    let emit = Function::new_with_args("t, a, k, at, s, d", "(this.events ||= []).push(t + ':' + k + ':' + s + ':' + a)");
+    Reflect::set(&obj, &"emit".into(), &emit).unwrap();
+    Reflect::set(&obj, &"events".into(), &Array::new()).unwrap();
+    (obj.clone().unchecked_into::<Sink>(), obj)
+}
+
+fn events(obj: &Object) -> Vec<String> {
+    let a: Array = Reflect::get(obj, &"events".into()).unwrap().unchecked_into();
+    a.iter().filter_map(|v| v.as_string()).collect()
+}
+
+fn engine(observed: bool) -> (Engine, Object) {
+    let (s, o) = sink();
+    (Engine::new(TTL, SETTLE, 1000, false, s, observed, 1_000.0), o)
+}
+
+fn ls_get(k: &str) -> Option<String> {
+    let f = Function::new_with_args("k", "return localStorage.getItem(k)");
+    f.call1(&JsValue::NULL, &k.into()).unwrap().as_string()
+}
+
+fn ident(scope: &str, action: &str) -> String {
+    identify(scope, "POST", "http://127.0.0.1/api", Some(action), b"{}")
+}
+
+fn is_uuid_v4(k: &str) -> bool {
+    let b = k.as_bytes();
+    k.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b[14] == b'4'
+        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+        && k.bytes().filter(|&c| c != b'-').all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+#[wasm_bindgen_test]
+fn b1_keys_are_distinct_uuid_v4_from_the_csprng() {
+    js("localStorage.clear()");
+    let (mut e, _) = engine(false);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..2000 {
+        let k = e.new_key().unwrap();
+        assert!(is_uuid_v4(&k), "{k}");
+        assert!(seen.insert(k));
+    }
+}
+
+#[wasm_bindgen_test]
+fn b5_key_is_in_local_storage_before_begin_returns() {
+    js("localStorage.clear()");
+    let (mut e, o) = engine(true);
+    let id = ident("user-1", "track:test.mp4");
+    let t = e.begin(&id, "track:test.mp4".into(), true, false, None, 1_000.0).unwrap();
+    assert_eq!(t % 2.0, 0.0, "a new key is not from storage");
+    let key = e.key((t / 2.0) as u32);
+    let sk = storage_key(&id).unwrap();
+    let stored = ls_get(&sk).expect("entry written ahead of the send");
+    assert!(stored.contains(&key), "{stored}");
+    assert!(stored.contains("\"state\":\"pending\""), "{stored}");
+    for clear in ["user-1", "track", "test.mp4", "127.0.0.1"] {
+        assert!(!stored.contains(clear) && !sk.contains(clear), "{clear} stored in clear");
+    }
+    let kinds: Vec<String> = events(&o).iter().map(|e| e.split(':').next().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["check", "miss", "store"]);
+}
+
+#[wasm_bindgen_test]
+fn b5_a_new_engine_after_reload_finds_the_same_key() {
+    js("localStorage.clear()");
+    let id = ident("default", "create:1");
+    let (mut first, _) = engine(false);
+    let t = first.begin(&id, "create:1".into(), true, false, None, 1_000.0).unwrap();
+    let key = first.key((t / 2.0) as u32);
+    drop(first); // the page goes away mid-flight
+    let (mut second, o) = engine(true);
+    let t2 = second.begin(&id, "create:1".into(), true, false, None, 2_000.0).unwrap();
+    assert_eq!(t2 % 2.0, 1.0, "from storage");
+    assert_eq!(second.key((t2 / 2.0) as u32), key);
+    assert!(events(&o).iter().any(|e| e.starts_with(&format!("hit:{}", &key[..8]))), "{:?}", events(&o));
+}
+
+#[wasm_bindgen_test]
+fn b6_outcomes_update_the_stored_entry() {
+    js("localStorage.clear()");
+    let (mut e, _) = engine(false);
+    let policy = RetryPolicy::new(2, 100.0, 1000.0, 60_000.0, vec![503]);
+    let run = |e: &mut Engine, action: &str, status: i32, attempt: u32| {
+        let id = ident("s", action);
+        let t = (e.begin(&id, action.into(), true, false, None, 1_000.0).unwrap() / 2.0) as u32;
+        let d = e.outcome(t, &policy, attempt, status, None, false, true, 1_000.0, 0.5);
+        e.finish(t);
+        (storage_key(&id).unwrap(), d)
+    };
+    let (sk, d) = run(&mut e, "ok", 201, 1);
+    assert_eq!(d, -1.0);
+    assert!(ls_get(&sk).unwrap().contains("\"state\":\"settled\""));
+    assert!(ls_get(&sk).unwrap().contains(&format!("\"expiresAt\":{}", 1_000 + 10_000)));
+    let (sk, d) = run(&mut e, "bad", 422, 1);
+    assert_eq!(d, -1.0);
+    assert_eq!(ls_get(&sk), None, "422 releases the key");
+    let (sk, d) = run(&mut e, "busy", 503, 1);
+    assert_eq!(d, 50.0, "full jitter: 0.5 * base");
+    assert!(ls_get(&sk).unwrap().contains("pending"));
+    let (sk, d) = run(&mut e, "busy2", 503, 2);
+    assert_eq!(d, -1.0, "attempts spent");
+    assert!(ls_get(&sk).unwrap().contains("pending"), "exhausted keeps the key pending");
+    assert_eq!(e.flight_count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn b7_bounds_hold_in_real_storage() {
+    js("localStorage.clear()");
+    let (s, _) = sink();
+    let mut e = Engine::new(TTL, SETTLE, 5, false, s, false, 0.0);
+    for i in 0..40 {
+        let id = ident("bounded", &format!("a{i}"));
+        let t = (e.begin(&id, "x".into(), true, false, None, f64::from(i)).unwrap() / 2.0) as u32;
+        e.finish(t);
+    }
+    let n = js(&format!("return Object.keys(localStorage).filter(k => k.startsWith('{}')).length", scope_prefix("bounded")));
+    assert_eq!(n.as_f64(), Some(5.0));
+    // Expired entries are pruned when an engine starts.
+    js("localStorage.clear()");
+    let (s, _) = sink();
+    let mut short = Engine::new(10.0, SETTLE, 100, false, s, false, 0.0);
+    let t = (short.begin(&ident("ttl", "a"), "a".into(), true, false, None, 0.0).unwrap() / 2.0) as u32;
+    short.finish(t);
+    assert_eq!(js("return localStorage.length").as_f64(), Some(1.0));
+    let (s, _) = sink();
+    let _later = Engine::new(10.0, SETTLE, 100, false, s, false, 50.0);
+    assert_eq!(js("return localStorage.length").as_f64(), Some(0.0));
+}
+
+#[wasm_bindgen_test]
+fn b10_throwing_local_storage_falls_back_to_memory_once() {
+    js("localStorage.clear()");
+    js("window.__ls = Object.getOwnPropertyDescriptor(window, 'localStorage') || Object.getOwnPropertyDescriptor(Window.prototype, 'localStorage');
+        Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });");
+    let (s, o) = sink();
+    let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
+    let id = ident("s", "a");
+    let t = e.begin(&id, "a".into(), true, false, None, 0.0).unwrap();
+    let key = e.key((t / 2.0) as u32);
+    let t2 = e.begin(&id, "a".into(), true, false, None, 1.0).unwrap();
+    js("Object.defineProperty(window, 'localStorage', window.__ls);");
+    assert!(is_uuid_v4(&key));
+    assert_eq!(t2 % 2.0, 1.0, "the memory fallback still remembers the key");
+    assert_eq!(e.key((t2 / 2.0) as u32), key);
+    let ev = events(&o);
+    assert_eq!(ev.iter().filter(|e| e.starts_with("storage-fallback")).count(), 1, "{ev:?}");
+    assert!(ev[0].contains("denied"), "{ev:?}");
+}
+
+#[wasm_bindgen_test]
+fn b10_quota_exceeded_on_write_loses_nothing() {
+    js("localStorage.clear()");
+    js("window.__set = Storage.prototype.setItem;
+        Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };");
+    let (s, o) = sink();
+    let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
+    let id = ident("s", "q");
+    let t = e.begin(&id, "q".into(), true, false, None, 0.0);
+    js("Storage.prototype.setItem = window.__set;");
+    let t = t.unwrap();
+    let key = e.key((t / 2.0) as u32);
+    assert!(is_uuid_v4(&key));
+    let t2 = e.begin(&id, "q".into(), true, false, None, 1.0).unwrap();
+    assert_eq!(e.key((t2 / 2.0) as u32), key);
+    assert_eq!(events(&o).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
+}
+
+#[wasm_bindgen_test]
+fn b10_corrupt_entry_falls_back() {
+    js("localStorage.clear()");
+    let sk = storage_key(&ident("s", "c")).unwrap();
+    js(&format!("localStorage.setItem('{sk}', '{{\"key\": broken')"));
+    let (s, o) = sink();
+    let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
+    let t = e.begin(&ident("s", "c"), "c".into(), true, false, None, 0.0).unwrap();
+    assert!(is_uuid_v4(&e.key((t / 2.0) as u32)));
+    assert_eq!(events(&o).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
+}
+
+#[wasm_bindgen_test]
+fn b13_clear_removes_only_its_scope() {
+    js("localStorage.clear(); localStorage.setItem('app:theme', 'dark');");
+    let (mut e, _) = engine(false);
+    for scope in ["alice", "bob"] {
+        for a in ["x", "y"] {
+            let t = (e.begin(&ident(scope, a), a.into(), true, false, None, 1_000.0).unwrap() / 2.0) as u32;
+            e.finish(t);
+        }
+    }
+    assert_eq!(e.clear("alice"), 2);
+    assert_eq!(ls_get(&storage_key(&ident("alice", "x")).unwrap()), None);
+    assert!(ls_get(&storage_key(&ident("bob", "x")).unwrap()).is_some());
+    assert_eq!(ls_get("app:theme").as_deref(), Some("dark"));
+}
+
+#[wasm_bindgen_test]
+fn b9_key_for_is_stable_and_shared_with_fetch() {
+    js("localStorage.clear()");
+    let (mut e, _) = engine(false);
+    let k1 = e.key_for("s", "wf-123:step:0", 1_000.0).unwrap();
+    let k2 = e.key_for("s", "wf-123:step:0", 2_000.0).unwrap();
+    let other = e.key_for("s", "wf-123:step:1", 2_000.0).unwrap();
+    assert_eq!(k1, k2);
+    assert_ne!(k1, other);
+    // A fetch with the same explicit action reuses the keyFor key (unbound fingerprint).
+    let t = e.begin(&ident("s", "wf-123:step:0"), "a".into(), true, false, None, 3_000.0).unwrap();
+    assert_eq!(e.key((t / 2.0) as u32), k1);
+    assert!(e.key_for("s", "bad\naction", 0.0).is_err());
+}
