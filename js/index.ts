@@ -114,6 +114,8 @@ export interface OnceFetchClient {
   on(listener: (event: OnceFetchEvent) => void): () => void;
   /** The resolved options. */
   readonly options: Readonly<ResolvedOptions>;
+  /** Actions in flight right now (0 when idle: nothing is leaked). */
+  readonly inflight: number;
 }
 
 /** Options with every default applied. */
@@ -335,6 +337,8 @@ interface Caller {
   reject(e: unknown): void;
   coalesced: boolean;
   done: boolean;
+  /** Removes the abort listener from the caller's signal once settled. */
+  detach(): void;
 }
 
 /** One network request shared by every caller of the same action. */
@@ -441,6 +445,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     for (const c of f.callers) {
       if (c.done) continue;
       c.done = true;
+      c.detach();
       if (error !== undefined || !res) { c.reject(error); continue; }
       const r = shared ? copyResponse(res, bytes) : res;
       infos.set(r, {
@@ -455,22 +460,27 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
   function join(f: Flight, coalesced: boolean, signal: AbortSignal | null | undefined): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
-      const c: Caller = { resolve, reject, coalesced, done: false };
-      f.callers.add(c);
-      signal?.addEventListener("abort", () => {
-        if (c.done) return;
+      const onAbort = () => {
+        if (c.done || !signal) return;
         c.done = true;
         f.callers.delete(c);
         reject(abortError(signal));
         // The shared request stops only when nobody waits for it any more.
         if ([...f.callers].every((x) => x.done)) f.controller.abort(signal.reason);
-      }, { once: true });
+      };
+      const c: Caller = {
+        resolve, reject, coalesced, done: false,
+        detach: () => signal?.removeEventListener("abort", onAbort),
+      };
+      f.callers.add(c);
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
   async function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit = {}): Promise<Response> {
     if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
-    const { action, fresh = false, retry, scope = opts.scope, signal } = init;
+    const { action, fresh = false, retry, scope = opts.scope } = init;
+    const signal = init.signal ?? (typeof Request !== "undefined" && input instanceof Request ? input.signal : undefined);
     if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
     if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
     if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
@@ -550,6 +560,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
   const client: OnceFetchClient = {
     options: opts,
+    get inflight() {
+      return inflight.size;
+    },
     fetch(input, init) {
       // Every failure, even a synchronous one or a wasm trap, becomes a rejection (SPEC B12).
       try {
