@@ -269,10 +269,11 @@ function abortError(signal: AbortSignal): unknown {
   return r instanceof DOMException && r.name === "AbortError" ? r : r ?? new DOMException("This operation was aborted", "AbortError");
 }
 
-function policyOf(r: Required<RetryOptions> | false): RetryPolicy {
-  return r === false
-    ? new RetryPolicy(1, 0, 0, 0, new Uint16Array())
-    : new RetryPolicy(r.attempts, r.baseMs, r.maxMs, r.maxRetryAfterMs, Uint16Array.from(r.statuses));
+/** The engine's policy; `false` is one attempt with the usual statuses, so an
+ * answer that would have been retried still keeps its key pending (SPEC B6). */
+function policyOf(r: Required<RetryOptions> | false, base: Required<RetryOptions>): RetryPolicy {
+  const p = r === false ? { ...base, attempts: 1 } : r;
+  return new RetryPolicy(p.attempts, p.baseMs, p.maxMs, p.maxRetryAfterMs, Uint16Array.from(p.statuses));
 }
 
 // ---------------------------------------------------------------- bodies
@@ -485,7 +486,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
     if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
     if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) fail("signal", "must be an AbortSignal");
-    const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, opts.retry === false ? RETRY_DEFAULTS : opts.retry);
+    const retryBase = opts.retry === false ? RETRY_DEFAULTS : opts.retry;
+    const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, retryBase);
     if (signal?.aborted) throw abortError(signal); // nothing is sent
 
     const isRequest = typeof Request !== "undefined" && input instanceof Request;
@@ -550,7 +552,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: f.controller.signal };
     if (body !== undefined) sendInit.body = body as BodyInit;
     const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
-    const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry)) : policyOf(retryOpts);
+    const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
     const outcome = run(e, f, policy, resendable, () => sendOnce(input, sendInit));
     void deliver(ident, f, outcome).finally(() => {
       if (policy !== defaultPolicy) policy.free();

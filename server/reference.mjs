@@ -21,7 +21,8 @@
 //   GET  /__control/events                  SSE: one JSON request record per message,
 //                                           `phase` "received" then "answered"; { phase: "reset" } on reset
 //
-// Per-request faults without state: header `x-fault: status=503; retry-after=2; replayed; drop; delay=100`.
+// Per-request faults without state: header
+//   x-fault: status=503; retry-after=2; retry-after-date=1500; replayed; drop; delay=100; body=text
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
@@ -58,9 +59,13 @@ const CORS = {
 /**
  * A fault to inject.
  * @typedef {object} Fault
- * @property {string} [path]       prefix of the pathname it applies to (default: every /api request)
+ * @property {string} [path]       prefix of the pathname it applies to (default: every /api request);
+ *                                 a path with "?" is a prefix of pathname + "?" + query instead
  * @property {number} [status]     answer this status instead of doing the work
  * @property {string} [retryAfter] Retry-After header value
+ * @property {number} [retryAfterDate] Retry-After as an HTTP-date this many ms after the answer,
+ *                                 rounded up to the next whole second (HTTP-dates have no ms), so
+ *                                 the wait a client computes is in [ms, ms + 1000)
  * @property {boolean} [replayed]  add `Idempotent-Replayed: true`
  * @property {number} [delayMs]    wait first; alone, the work is then done as usual
  * @property {boolean} [drop]      destroy the socket without any response
@@ -79,6 +84,7 @@ export function parseFaultHeader(value) {
     if (!name) continue;
     if (name === "status") fault.status = Number(v);
     else if (name === "retry-after") fault.retryAfter = v;
+    else if (name === "retry-after-date") fault.retryAfterDate = Number(v);
     else if (name === "replayed") fault.replayed = true;
     else if (name === "drop") fault.drop = true;
     else if (name === "delay") fault.delayMs = Number(v);
@@ -86,6 +92,9 @@ export function parseFaultHeader(value) {
   }
   if (fault.status !== undefined && !(Number.isInteger(fault.status) && fault.status >= 200 && fault.status <= 599)) {
     throw new Error(`x-fault: status must be 200-599, got ${value}`);
+  }
+  for (const n of ["delayMs", "retryAfterDate"]) {
+    if (fault[n] !== undefined && !(Number.isFinite(fault[n]) && fault[n] >= 0)) throw new Error(`x-fault: bad number in ${value}`);
   }
   return fault;
 }
@@ -99,6 +108,10 @@ function normaliseFault(f) {
     out.status = f.status;
   }
   if (f.retryAfter !== undefined) out.retryAfter = String(f.retryAfter);
+  if (f.retryAfterDate !== undefined) {
+    if (!Number.isFinite(f.retryAfterDate) || f.retryAfterDate < 0) throw new Error("fault.retryAfterDate must be a number of ms >= 0");
+    out.retryAfterDate = f.retryAfterDate;
+  }
   if (f.replayed) out.replayed = true;
   if (f.delayMs !== undefined) out.delayMs = Number(f.delayMs);
   if (f.drop) out.drop = true;
@@ -121,11 +134,17 @@ function freshState() {
 
 /**
  * Starts the reference server.
- * @param {{ port?: number, host?: string, staticRoots?: { prefix: string, dir: string }[], headers?: Record<string, string> }} [options]
+ * @param {{ port?: number, host?: string, staticRoots?: { prefix: string, dir: string }[], headers?: Record<string, string>, keepAlive?: boolean }} [options]
  *   `headers` are added to static responses (e.g. a strict Content-Security-Policy).
+ *   `keepAlive` (default false): Chromium silently resends a request, even a
+ *   POST, when a *reused* keep-alive connection closes before any answer. A
+ *   `drop` fault on a reused connection would then never reach the caller and
+ *   the server would see the request twice. So by default every response
+ *   closes its connection: each request arrives on a fresh one and a drop is a
+ *   network error for `fetch`, deterministically. Records say `reusedConnection`.
  * @returns {Promise<{ url: string, port: number, close(): Promise<void>, reset(): void }>}
  */
-export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = [], headers = {} } = {}) {
+export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = [], headers = {}, keepAlive = false } = {}) {
   let state = freshState();
   const timers = new Set();
   const sseClients = new Set();
@@ -145,7 +164,7 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
 
   function broadcast(record) {
     const line = `data: ${JSON.stringify(record)}\n\n`;
-    for (const res of sseClients) res.write(line);
+    for (const res of sseClients) if (!res.destroyed && !res.writableEnded) res.write(line);
   }
 
   function reset() {
@@ -164,6 +183,8 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
   async function handle(req, res) {
     const rawPath = req.url.split("?")[0];
     const url = new URL(req.url, "http://localhost");
+    req.socket.requestCount = (req.socket.requestCount ?? 0) + 1;
+    if (!keepAlive) res.setHeader("connection", "close");
     for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
     if (req.method === "OPTIONS") {
       res.writeHead(204).end();
@@ -200,7 +221,7 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
     }
     if (route === "GET /__control/faults") return send(res, 200, { faults: state.faults });
     if (route === "GET /__control/events") {
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
       res.write(": oncefetch reference server events\n\n");
       sseClients.add(res);
       res.on("close", () => sseClients.delete(res));
@@ -228,6 +249,7 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
       bodySha256: sha256(body),
       body: body.length <= BODY_TEXT_LIMIT ? body.toString("utf8") : null,
       fault: null,
+      reusedConnection: req.socket.requestCount > 1,
       status: null,
       at: received,
       doneAt: null,
@@ -237,7 +259,7 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
 
     // The fault queue first (FIFO, first matching entry), then the stateless header.
     let fault = null;
-    const i = st.faults.findIndex((f) => url.pathname.startsWith(f.path));
+    const i = st.faults.findIndex((f) => (f.path.includes("?") ? `${url.pathname}${url.search || "?"}` : url.pathname).startsWith(f.path));
     if (i >= 0) {
       const f = st.faults[i];
       if (--f.times <= 0) st.faults.splice(i, 1);
@@ -264,6 +286,7 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
     if (fault?.status !== undefined) {
       const h = {};
       if (fault.retryAfter !== undefined) h["retry-after"] = fault.retryAfter;
+      if (fault.retryAfterDate !== undefined) h["retry-after"] = new Date(Math.ceil((Date.now() + fault.retryAfterDate) / 1000) * 1000).toUTCString();
       if (fault.replayed) h["idempotent-replayed"] = "true";
       if (fault.body !== undefined) {
         h["content-type"] = looksLikeJson(fault.body) ? "application/json" : "text/plain; charset=utf-8";
@@ -351,10 +374,16 @@ export async function startServer({ port = 0, host = "127.0.0.1", staticRoots = 
     const every = Math.min(Math.max(Number(url.searchParams.get("ms") ?? 200) || 0, 0), 10_000);
     const cut = url.searchParams.get("cut") === "1";
     record.status = 200;
-    res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
-    for (let i = 0; i < chunks; i++) {
+    const parts = Array.from({ length: chunks }, (_, i) => `chunk ${i + 1}/${chunks}\n`);
+    const h = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+    // A cut body promises more bytes than it sends: every client must see a
+    // truncated body (with `connection: close`, some take a cut chunked body
+    // for a normal end delimited by the close).
+    if (cut) h["content-length"] = Buffer.byteLength(parts.join("") + "never sent\n");
+    res.writeHead(200, h);
+    for (const part of parts) {
       if (res.destroyed || closed) return;
-      res.write(`chunk ${i + 1}/${chunks}\n`);
+      res.write(part);
       await sleep(every);
     }
     record.doneAt = Date.now();
@@ -503,6 +532,7 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (arg === "--port") opts.port = Number(next());
+    else if (arg === "--keep-alive") opts.keepAlive = true;
     else if (arg === "--host") opts.host = next();
     else if (arg === "--static") {
       // PREFIX=DIR, e.g. /node_modules/oncefetch/=.
@@ -516,7 +546,7 @@ function parseArgs(argv) {
       if (at < 1) throw new Error(`--header wants "Name: value", got ${v}`);
       opts.headers[v.slice(0, at).trim()] = v.slice(at + 1).trim();
     } else if (arg === "--help" || arg === "-h") {
-      console.log("usage: node server/reference.mjs [--port 5174] [--host 127.0.0.1] [--static PREFIX=DIR]... [--header 'Name: value']...");
+      console.log("usage: node server/reference.mjs [--port 5174] [--host 127.0.0.1] [--static PREFIX=DIR]... [--header 'Name: value']... [--keep-alive]");
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }

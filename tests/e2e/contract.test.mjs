@@ -1,0 +1,619 @@
+// The behaviour contract (../shared/SPEC.md B1-B13) in headless Chromium,
+// against the loopback reference server. Each test names the behaviour it proves.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "../../server/reference.mjs";
+import { launchBrowser } from "./harness.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer({
+    staticRoots: [
+      { prefix: "/", dir: path.join(ROOT, "tests/pages") },
+      { prefix: "/node_modules/oncefetch/", dir: ROOT },
+    ],
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh browser context (own localStorage) on the contract page, and a clean server. */
+async function page(t) {
+  await fetch(`${server.url}__control/reset`, { method: "POST" });
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const p = await context.newPage();
+  const logs = [];
+  p.on("console", (m) => logs.push(m.text()));
+  p.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  await p.goto(`${server.url}contract.html`);
+  await p.waitForFunction("window.ready === true");
+  p.logs = logs;
+  return p;
+}
+
+/** Server-side record of /api requests, optionally only those under `prefix`. */
+async function requests(prefix = "/api/") {
+  const log = await (await fetch(`${server.url}__control/log`)).json();
+  return log.requests.filter((r) => r.path.startsWith(prefix));
+}
+
+async function faults(list) {
+  const r = await fetch(`${server.url}__control/faults`, { method: "POST", body: JSON.stringify(list), headers: { "content-type": "application/json" } });
+  assert.equal(r.ok, true);
+}
+
+// ------------------------------------------------------------------ B1 keys
+
+test("B1 structured keyFormat sends the RFC 8941 quoted key in a custom header", async (t) => {
+  const p = await page(t);
+  const info = await p.evaluate(async () => {
+    const c = createClient({ keyFormat: "structured", headerName: "X-Idem" });
+    const res = await c.fetch("/api/echo", { method: "POST", body: "x" });
+    return { info: c.info(res), echo: await res.json() };
+  });
+  const [r] = await requests();
+  assert.equal(r.key, null, "the default header is not used");
+  assert.equal(r.headers["x-idem"], `"${info.info.key}"`);
+  assert.match(info.info.key, UUID4);
+});
+
+test("B1 header name and CR/LF in keys are validated", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const errors = [];
+    try { createClient({ headerName: "Bad Header" }); } catch (e) { errors.push([e.name, e.message]); }
+    const c = createClient();
+    errors.push(await within(c.fetch("/api/echo", { method: "POST", body: "x", action: "a\r\nX-Evil: 1" })));
+    errors.push(await within(c.keyFor("line\nbreak")));
+    return errors;
+  });
+  assert.equal(out[0][0], "TypeError");
+  assert.match(out[0][1], /headerName/);
+  assert.equal(out[1].name, "TypeError");
+  assert.match(out[1].message, /action/);
+  assert.equal(out[2].name, "TypeError");
+  assert.equal((await requests()).length, 0, "nothing was sent");
+});
+
+// ------------------------------------------------------------------ B2 identity
+
+test("B2 every body type is identified by its exact bytes and sent unchanged", async (t) => {
+  const p = await page(t);
+  const results = await p.evaluate(async () => {
+    const c = createClient();
+    const file = new File([new Uint8Array([1, 2, 3, 250])], "clip.bin", { type: "application/octet-stream" });
+    const makers = {
+      string: () => "plain text body ✓",
+      params: () => new URLSearchParams({ a: "1", b: "two" }),
+      arraybuffer: () => new Uint8Array([9, 8, 7]).buffer,
+      typed: () => new Uint16Array([1, 2, 3]),
+      blob: () => new Blob(["blob-bytes"], { type: "text/plain" }),
+      formdata: () => { const f = new FormData(); f.append("name", "v"); f.append("file", file); return f; },
+    };
+    const out = {};
+    for (const [name, make] of Object.entries(makers)) {
+      // Two identical calls at once: one request. A different body: its own request.
+      const [a, b] = await Promise.all([
+        c.fetch(`/api/echo?t=${name}`, { method: "POST", body: make() }),
+        c.fetch(`/api/echo?t=${name}`, { method: "POST", body: make() }),
+      ]);
+      const other = await c.fetch(`/api/echo?t=${name}`, { method: "POST", body: name === "formdata" ? new FormData() : "different" });
+      out[name] = { a: await a.json(), b: await b.json(), coalesced: c.info(b).coalesced, otherKey: c.info(other).key, key: c.info(a).key };
+    }
+    out.expected = {
+      string: await sha256(new TextEncoder().encode("plain text body ✓")),
+      params: await sha256(new TextEncoder().encode("a=1&b=two")),
+      arraybuffer: await sha256(new Uint8Array([9, 8, 7])),
+      typed: await sha256(new Uint8Array(new Uint16Array([1, 2, 3]).buffer)),
+      blob: await sha256(new TextEncoder().encode("blob-bytes")),
+    };
+    return out;
+  });
+  const reqs = await requests();
+  for (const name of ["string", "params", "arraybuffer", "typed", "blob", "formdata"]) {
+    const r = results[name];
+    assert.equal(reqs.filter((x) => x.query.includes(`t=${name}`)).length, 2, `${name}: one shared request + one for the other body`);
+    assert.equal(r.coalesced, true, `${name}: second caller joined`);
+    assert.deepEqual(r.a, r.b, `${name}: both callers read the same body`);
+    assert.notEqual(r.otherKey, r.key, `${name}: another body is another action`);
+    if (results.expected[name]) assert.equal(r.a.bodySha256, results.expected[name], `${name}: bytes sent are the caller's bytes`);
+  }
+  assert.match(results.formdata.a.body, /filename="clip.bin"/);
+});
+
+test("B2 a ReadableStream body is sent once, never coalesced or retried, and info says so", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    // Chromium streams request bodies only over HTTP/2; the loopback server is
+    // HTTP/1.1, so this fetch drains the stream and sends its bytes for real.
+    const drain = async (input, init) => fetch(input, { ...init, body: await new Response(init.body).arrayBuffer(), duplex: undefined });
+    const c = createClient({ retry: { baseMs: 1 }, fetch: drain });
+    const stream = () => new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode("streamed")); ctl.close(); } });
+    const opts = () => ({ method: "POST", body: stream(), duplex: "half", headers: { "x-fault": "status=503" } });
+    const [a, b] = await Promise.all([c.fetch("/api/echo", opts()), c.fetch("/api/echo", opts())]);
+    return { a: a.status, b: b.status, ia: c.info(a), ib: c.info(b) };
+  });
+  assert.equal(out.a, 503, "not retried: the caller gets the 503");
+  assert.equal(out.ia.stream, true);
+  assert.equal(out.ia.attempts, 1);
+  assert.equal(out.ib.coalesced, false);
+  assert.notEqual(out.ia.key, out.ib.key);
+  assert.equal((await requests()).length, 2, "two calls, two requests, no retries");
+});
+
+test("B2 explicit action: same action with another payload never reuses the key", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const events = [];
+    c.on((e) => events.push(e.type));
+    const a = await c.fetch("/api/echo", { method: "POST", body: "one", action: "edit:1", headers: { "x-fault": "status=503" }, retry: false });
+    const b = await c.fetch("/api/echo", { method: "POST", body: "two", action: "edit:1" });
+    return { ka: c.info(a).key, kb: c.info(b).key, events };
+  });
+  assert.notEqual(out.ka, out.kb);
+  assert.ok(out.events.includes("conflict"));
+});
+
+// ------------------------------------------------------------------ B3 coalescing
+
+test("B3 1,000 concurrent calls over 50 actions: 50 requests, every caller reads its own body, nothing left in flight", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const calls = [];
+    for (let i = 0; i < 1000; i++) {
+      const a = i % 50;
+      calls.push(c.fetch(`/api/echo?delay=100&a=${a}`, { method: "POST", body: JSON.stringify({ a }), headers: { "content-type": "application/json" } }).then(async (r) => ({ a, body: await r.json(), coalesced: c.info(r).coalesced })));
+    }
+    const settled = await within(Promise.all(calls), 20000);
+    return { settled: settled.pending ? "pending" : settled.ok, results: settled.value, inflight: c.inflight };
+  });
+  assert.equal(out.settled, true);
+  assert.equal((await requests()).length, 50);
+  assert.equal(out.results.length, 1000);
+  for (const r of out.results) assert.equal(JSON.parse(r.body.body).a, r.a, "each caller got its own action's body");
+  assert.equal(out.results.filter((r) => !r.coalesced).length, 50);
+  assert.equal(out.inflight, 0, "in-flight map empty afterwards");
+});
+
+test("B3 coalescing applies to GET too, and copies keep status, headers and url", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const rs = await Promise.all([1, 2, 3].map(() => c.fetch("/api/slow?ms=200")));
+    return Promise.all(rs.map(async (r) => ({ status: r.status, type: r.headers.get("content-type"), url: r.url, text: await r.text(), key: c.info(r).key })));
+  });
+  assert.equal((await requests("/api/slow")).length, 1);
+  for (const r of out) {
+    assert.equal(r.status, 200);
+    assert.equal(r.key, null, "GET is not keyed");
+    assert.match(r.url, /\/api\/slow\?ms=200$/);
+    assert.equal(r.text, out[0].text);
+  }
+});
+
+// ------------------------------------------------------------------ B4 abort
+
+test("B4 one caller's abort rejects only that caller; the shared request goes on", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const ac = new AbortController();
+    const a = c.fetch("/api/idem/tasks?delay=300", { method: "POST", body: "x", signal: ac.signal });
+    const b = c.fetch("/api/idem/tasks?delay=300", { method: "POST", body: "x" });
+    setTimeout(() => ac.abort(), 50);
+    const [ra, rb] = await Promise.all([within(a), within(b)]);
+    return { a: ra, b: rb.ok ? (await rb.value.json()) : rb };
+  });
+  assert.equal(out.a.ok, false);
+  assert.equal(out.a.name, "AbortError");
+  assert.ok(out.b.id !== undefined, "the other caller got the task");
+  assert.equal((await requests()).length, 1);
+});
+
+test("B4 the request is aborted only when every caller has aborted; the key stays for the next try", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const a1 = new AbortController();
+    const a2 = new AbortController();
+    const started = performance.now();
+    const p1 = c.fetch("/api/slow?ms=3000", { method: "POST", body: "y", signal: a1.signal });
+    const p2 = c.fetch("/api/slow?ms=3000", { method: "POST", body: "y", signal: a2.signal });
+    setTimeout(() => a1.abort(), 100);
+    setTimeout(() => a2.abort(), 200);
+    const r = await Promise.all([within(p1), within(p2)]);
+    const elapsed = performance.now() - started;
+    const again = await c.fetch("/api/echo", { method: "POST", body: "z", action: "reuse" });
+    return { r, elapsed, inflight: c.inflight, again: again.status };
+  });
+  assert.deepEqual(out.r.map((x) => x.name), ["AbortError", "AbortError"]);
+  assert.ok(out.elapsed < 2500, `both callers rejected at their abort, not at the response (${out.elapsed} ms)`);
+  assert.equal(out.inflight, 0);
+});
+
+test("B4 an already-aborted signal rejects at once and sends nothing", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    return within(c.fetch("/api/echo", { method: "POST", body: "x", signal: AbortSignal.abort() }), 1000);
+  });
+  assert.equal(out.name, "AbortError");
+  assert.equal((await requests()).length, 0);
+});
+
+// ------------------------------------------------------------------ B6 outcomes
+
+test("B6 503 twice then success: three attempts, one key, one task", async (t) => {
+  await fetch(`${server.url}__control/reset`, { method: "POST" });
+  const p = await page(t);
+  await faults([{ path: "/api/idem/tasks", status: 503, times: 2 }]);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ retry: { baseMs: 5 } });
+    const events = [];
+    c.on((e) => events.push(e));
+    const r = await c.fetch("/api/idem/tasks", { method: "POST", body: "job" });
+    return { status: r.status, info: c.info(r), retries: events.filter((e) => e.type === "retry").map((e) => [e.attempt, e.status, e.key]) };
+  });
+  const reqs = await requests();
+  assert.equal(out.status, 201);
+  assert.equal(out.info.attempts, 3);
+  assert.equal(reqs.length, 3);
+  assert.equal(new Set(reqs.map((r) => r.key)).size, 1, "the same key on every attempt");
+  assert.equal(reqs[0].key, out.info.key);
+  assert.deepEqual(out.retries, [[1, 503, out.info.key.slice(0, 8)], [2, 503, out.info.key.slice(0, 8)]]);
+  const log = await (await fetch(`${server.url}__control/log`)).json();
+  assert.equal(log.tasks.idem.length, 1);
+});
+
+test("B6 Retry-After (seconds and HTTP-date) is honoured, capped by maxRetryAfterMs", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    // The x-fault header is stateless: this fetch option strips it after the
+    // first attempt, so each call meets its fault once and then succeeds.
+    const once = async (input, init) => {
+      const r = await fetch(input, init);
+      init.headers.delete("x-fault");
+      return r;
+    };
+    const delays = [];
+    const make = (maxRetryAfterMs) => {
+      const c = createClient({ retry: { baseMs: 1, maxMs: 1, maxRetryAfterMs }, fetch: once });
+      c.on((e) => e.type === "retry" && delays.push(e.delayMs));
+      return c;
+    };
+    const post = (c, body, fault) => c.fetch("/api/echo", { method: "POST", body, headers: { "x-fault": fault } });
+    const roomy = make(60000);
+    const started = performance.now();
+    const r1 = await post(roomy, "s", "status=429; retry-after=1");
+    const waited = performance.now() - started;
+    const r2 = await post(roomy, "d", "status=503; retry-after-date=1500");
+    const r3 = await post(make(300), "c", "status=503; retry-after=3600");
+    return { statuses: [r1.status, r2.status, r3.status], delays, waited };
+  });
+  assert.deepEqual(out.statuses, [200, 200, 200]);
+  assert.equal(out.delays[0], 1000, "Retry-After: 1 -> 1000 ms");
+  assert.ok(out.waited >= 950, `the retry waited the second (${out.waited} ms)`);
+  assert.ok(out.delays[1] > 400 && out.delays[1] <= 2500, `HTTP-date 1.5 s ahead -> ${out.delays[1]} ms`);
+  assert.equal(out.delays[2], 300, "capped by maxRetryAfterMs alone (maxMs is 1)");
+});
+
+test("B6 409 in progress is retried with the same key; the server replays instead of creating twice", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    // Two clients (two tabs' worth of state) share the stored key: the second
+    // sends while the first is still running and meets 409 + Retry-After.
+    const a = createClient({ retry: { baseMs: 5 } });
+    const first = a.fetch("/api/idem/tasks?delay=600", { method: "POST", body: "long", action: "job" });
+    await new Promise((r) => setTimeout(r, 100));
+    const b = createClient({ retry: { baseMs: 5, maxRetryAfterMs: 300 } });
+    const second = await b.fetch("/api/idem/tasks?delay=600", { method: "POST", body: "long", action: "job" });
+    const r1 = await first;
+    return { s1: r1.status, s2: second.status, i2: b.info(second), replayed: second.headers.get("idempotent-replayed") };
+  });
+  const reqs = await requests();
+  assert.equal(out.s1, 201);
+  assert.equal(new Set(reqs.map((r) => r.key)).size, 1, "one key across both clients");
+  assert.ok(reqs.some((r) => r.status === 409), "the server answered 409 in progress");
+  assert.equal(out.i2.replayed, true);
+  assert.equal(out.i2.fromStorage, true);
+  const log = await (await fetch(`${server.url}__control/log`)).json();
+  assert.equal(log.tasks.idem.length, 1);
+});
+
+test("B6 a replayed 5xx is final; 422 releases the key; exhausted attempts keep it pending", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ retry: { baseMs: 1, attempts: 3 } });
+    const fault = (f) => ({ "x-fault": f });
+    const replay = await c.fetch("/api/echo", { method: "POST", body: "r", headers: fault("status=500; replayed") });
+    const bad = await c.fetch("/api/echo", { method: "POST", body: "u", headers: fault("status=422") });
+    const badAgain = await c.fetch("/api/echo", { method: "POST", body: "u" });
+    const spent = await c.fetch("/api/echo", { method: "POST", body: "s", headers: fault("status=503") });
+    const spentAgain = await c.fetch("/api/echo", { method: "POST", body: "s" });
+    return {
+      replay: [replay.status, c.info(replay).replayed, c.info(replay).attempts],
+      bad: [bad.status, c.info(bad).key, c.info(badAgain).key],
+      spent: [spent.status, c.info(spent).attempts, c.info(spent).key, c.info(spentAgain).key, c.info(spentAgain).fromStorage],
+    };
+  });
+  assert.deepEqual(out.replay, [500, true, 1]);
+  assert.equal(out.bad[0], 422);
+  assert.notEqual(out.bad[1], out.bad[2], "after 422 the corrected request is a new action");
+  assert.equal(out.spent[0], 503, "the caller gets the last Response");
+  assert.equal(out.spent[1], 3);
+  assert.equal(out.spent[2], out.spent[3], "the next try sends the same key");
+  assert.equal(out.spent[4], true);
+});
+
+test("B6 dropped connections are retried with the same key; when attempts run out the caller gets a TypeError with cause", async (t) => {
+  const p = await page(t);
+  await faults([{ path: "/api/idem/tasks", drop: true, times: 1 }, { path: "/api/echo", drop: true, times: 5 }]);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ retry: { baseMs: 5 } });
+    const ok = await c.fetch("/api/idem/tasks", { method: "POST", body: "d" });
+    const lost = await within(c.fetch("/api/echo", { method: "POST", body: "e", retry: { attempts: 2 } }));
+    return { ok: [ok.status, c.info(ok).attempts], lost };
+  });
+  assert.deepEqual(out.ok, [201, 2]);
+  assert.equal(out.lost.ok, false);
+  assert.equal(out.lost.name, "TypeError");
+  assert.match(out.lost.message, /2 attempts/);
+  assert.ok(out.lost.cause, "the network error is the cause");
+  const reqs = await requests("/api/idem");
+  assert.equal(new Set(reqs.map((r) => r.key)).size, 1);
+});
+
+test("B6 unkeyed unsafe requests are never retried; idempotent methods are", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ keyedMethods: ["PATCH"], retry: { baseMs: 1 } });
+    const post = await c.fetch("/api/echo?m=post", { method: "POST", body: "x", headers: { "x-fault": "status=503" } });
+    const put = await c.fetch("/api/echo?m=put", { method: "PUT", body: "x", headers: { "x-fault": "status=503" } });
+    return { post: [post.status, c.info(post).attempts, c.info(post).key], put: [put.status, c.info(put).attempts] };
+  });
+  assert.deepEqual(out.post, [503, 1, null]);
+  assert.deepEqual(out.put, [503, 4]);
+  assert.equal((await requests()).filter((r) => r.query.includes("m=post")).length, 1);
+});
+
+test("B6 a 2xx settles: an identical action inside settleWindowMs reuses the key, after it gets a new one", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ settleWindowMs: 300 });
+    const a = await c.fetch("/api/idem/tasks", { method: "POST", body: "s" });
+    const b = await c.fetch("/api/idem/tasks", { method: "POST", body: "s" });
+    await new Promise((r) => setTimeout(r, 400));
+    const d = await c.fetch("/api/idem/tasks", { method: "POST", body: "s" });
+    return { ka: c.info(a).key, kb: c.info(b).key, kd: c.info(d).key, replayed: c.info(b).replayed };
+  });
+  assert.equal(out.ka, out.kb);
+  assert.equal(out.replayed, true, "the server replayed the settled key");
+  assert.notEqual(out.kd, out.ka);
+});
+
+// ------------------------------------------------------------------ B7 bounds
+
+test("B7 at most maxEntries per scope, and expired entries are pruned at start-up", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ maxEntries: 5, scope: "bounded" });
+    for (let i = 0; i < 20; i++) await c.fetch("/api/echo", { method: "POST", body: String(i), headers: { "x-fault": "status=503" }, retry: false });
+    const afterBound = Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:")).length;
+    const short = createClient({ keyTtlMs: 50, scope: "short" });
+    await short.keyFor("a");
+    await short.keyFor("b");
+    const beforeExpiry = Object.keys(localStorage).length;
+    await new Promise((r) => setTimeout(r, 100));
+    await createClient({ scope: "other" }).keyFor("start-up"); // a new engine prunes at start-up
+    return { afterBound, beforeExpiry, afterExpiry: Object.keys(localStorage).length };
+  });
+  assert.equal(out.afterBound, 5);
+  assert.equal(out.beforeExpiry, 7);
+  assert.equal(out.afterExpiry, 6, "the two expired keys are gone, the new one is there");
+});
+
+// ------------------------------------------------------------------ B8 fresh / B9 keyFor
+
+test("B8 fresh mints a new key, skips coalescing and replaces the stored entry", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const [a, b] = await Promise.all([
+      c.fetch("/api/echo?delay=100", { method: "POST", body: "f", action: "again" }),
+      c.fetch("/api/echo?delay=100", { method: "POST", body: "f", action: "again", fresh: true }),
+    ]);
+    const next = await c.fetch("/api/echo?delay=100", { method: "POST", body: "f", action: "again" });
+    return { ka: c.info(a).key, kb: c.info(b).key, kn: c.info(next).key, coalesced: c.info(b).coalesced };
+  });
+  assert.notEqual(out.ka, out.kb);
+  assert.equal(out.coalesced, false);
+  assert.equal(out.kn, out.kb, "the fresh key replaced the stored one");
+  assert.equal((await requests()).length, 3);
+});
+
+test("B9 keyFor is stable, persisted across reloads, one per bulk item", async (t) => {
+  const p = await page(t);
+  const first = await p.evaluate(async () => {
+    const c = createClient({ scope: "wf" });
+    return Promise.all([c.keyFor("wf-123:step:0"), c.keyFor("wf-123:step:0"), c.keyFor("wf-123:step:1")]);
+  });
+  assert.equal(first[0], first[1]);
+  assert.notEqual(first[0], first[2]);
+  assert.match(first[0], UUID4);
+  await p.reload();
+  await p.waitForFunction("window.ready === true");
+  const again = await p.evaluate(() => createClient({ scope: "wf" }).keyFor("wf-123:step:0"));
+  assert.equal(again, first[0]);
+  const released = await p.evaluate(async () => {
+    const c = createClient({ scope: "wf" });
+    await c.release("wf-123:step:0");
+    return c.keyFor("wf-123:step:0");
+  });
+  assert.notEqual(released, first[0], "release forgets the key");
+});
+
+// ------------------------------------------------------------------ B10 storage faults
+
+for (const [name, sabotage] of [
+  ["localStorage undefined", "Object.defineProperty(window, 'localStorage', { configurable: true, value: undefined })"],
+  ["localStorage throwing SecurityError", "Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } })"],
+  ["setItem throwing QuotaExceededError", "Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); }"],
+  ["a corrupt entry under our prefix", "localStorage.setItem('oncefetch:1:00000000:000000000000000000000000', '{broken')"],
+  ["a foreign key under our prefix", "localStorage.setItem('oncefetch:1:someone-else', 'hello')"],
+]) {
+  test(`B10 ${name}: one storage-fallback event, nothing lost, coalescing and retries still work`, async (t) => {
+    const p = await page(t);
+    await faults([{ path: "/api/idem/tasks", status: 503, times: 1 }]);
+    const out = await p.evaluate(async (sabotage) => {
+      new Function(sabotage)();
+      const c = createClient({ retry: { baseMs: 5 } });
+      const events = [];
+      c.on((e) => events.push(e));
+      const rs = await within(Promise.all([1, 2, 3].map(() => c.fetch("/api/idem/tasks", { method: "POST", body: "v" }))));
+      const more = await within(c.fetch("/api/echo", { method: "POST", body: "w" }));
+      const key = await within(c.keyFor("k"));
+      return {
+        ok: rs.ok, statuses: rs.ok ? rs.value.map((r) => r.status) : rs, infos: rs.ok ? rs.value.map((r) => c.info(r)) : [],
+        more: more.ok, key: key.ok,
+        fallbacks: events.filter((e) => e.type === "storage-fallback").length,
+        reason: events.find((e) => e.type === "storage-fallback")?.reason,
+      };
+    }, sabotage);
+    assert.equal(out.ok, true, JSON.stringify(out.statuses));
+    assert.deepEqual(out.statuses, [201, 201, 201]);
+    assert.equal(out.infos[0].attempts, 2);
+    assert.equal(out.more, true);
+    assert.equal(out.key, true);
+    assert.equal(out.fallbacks, 1, "exactly one storage-fallback event");
+    assert.ok(out.reason);
+    const reqs = await requests("/api/idem");
+    assert.equal(reqs.length, 2, "one request + one retry for three callers");
+    assert.equal(reqs[0].key, reqs[1].key);
+  });
+}
+
+// ------------------------------------------------------------------ B11 events
+
+test("B11 events and the debug log: types in order, keys cut to 8 characters", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ debug: true });
+    const events = [];
+    const off = c.on((e) => events.push(e));
+    const [a] = await Promise.all([
+      c.fetch("/api/echo", { method: "POST", body: "ev", action: "track:test.mp4" }),
+      c.fetch("/api/echo", { method: "POST", body: "ev", action: "track:test.mp4" }),
+    ]);
+    await c.fetch("/api/echo", { method: "POST", body: "ev", action: "track:test.mp4" });
+    off();
+    await c.fetch("/api/echo", { method: "POST", body: "unseen" });
+    return { events, key: c.info(a).key };
+  });
+  assert.deepEqual(out.events.map((e) => e.type), ["check", "miss", "store", "coalesced", "settled", "check", "hit", "settled"]);
+  for (const e of out.events) {
+    assert.equal(e.action, "track:test.mp4");
+    if (e.key) assert.equal(e.key, out.key.slice(0, 8));
+    assert.deepEqual(Object.keys(e).sort(), ["action", "attempt", "delayMs", "key", "status", "type"]);
+  }
+  const lines = p.logs.filter((l) => l.startsWith("[IDEMP]"));
+  assert.ok(lines.includes(`[IDEMP] HIT action=track:test.mp4 key=${out.key.slice(0, 8)}…`), lines.join("\n"));
+  assert.ok(lines.some((l) => l.startsWith("[IDEMP] MISS action=track:test.mp4")));
+  assert.ok(!lines.some((l) => l.includes(out.key)), "full keys never appear in logs");
+});
+
+// ------------------------------------------------------------------ B12 never hang
+
+test("B12 failures at the JS boundary settle every caller with an Error", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const cases = {
+      throwsSync: () => { throw new Error("sync boom"); },
+      nonResponse: async () => ({ status: 200 }),
+      rejectsString: () => Promise.reject("a string"),
+      rejectsNull: () => Promise.reject(null),
+      isReplayedThrows: null,
+    };
+    const out = {};
+    for (const [name, fetchImpl] of Object.entries(cases)) {
+      const c = name === "isReplayedThrows"
+        ? createClient({ isReplayed: () => { throw new Error("replay check failed"); } })
+        : createClient({ fetch: fetchImpl, retry: { baseMs: 1 } });
+      const rs = await Promise.all([1, 2, 3].map(() => within(c.fetch("/api/echo", { method: "POST", body: name }), 3000)));
+      out[name] = rs.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
+      out[name + "Inflight"] = c.inflight;
+    }
+    // A body that fails mid-way for coalesced callers (the server cuts it).
+    const c = createClient();
+    const cut = await Promise.all([1, 2].map(() => within(c.fetch("/api/stream?chunks=3&cut=1", { method: "POST", body: "s" }), 5000)));
+    out.cutBody = cut.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
+    return out;
+  });
+  for (const name of ["throwsSync", "nonResponse", "rejectsString", "rejectsNull", "isReplayedThrows"]) {
+    assert.deepEqual(out[name], ["Error", "Error", "Error"], name);
+    assert.equal(out[name + "Inflight"], 0, name);
+  }
+  assert.deepEqual(out.cutBody, ["Error", "Error"]);
+});
+
+// ------------------------------------------------------------------ B13 scopes
+
+test("B13 keys of one scope are never sent for another; clear() removes one scope only", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const alice = createClient({ scope: "alice" });
+    const bob = createClient({ scope: "bob" });
+    const ra = await alice.fetch("/api/echo", { method: "POST", body: "same", action: "buy", headers: { "x-fault": "status=503" }, retry: false });
+    const rb = await bob.fetch("/api/echo", { method: "POST", body: "same", action: "buy" });
+    const perCall = await alice.fetch("/api/echo", { method: "POST", body: "same", action: "buy", scope: "bob" });
+    localStorage.setItem("app:theme", "dark");
+    const before = Object.keys(localStorage).length;
+    await alice.clear();
+    const afterClear = Object.keys(localStorage);
+    const ra2 = await alice.fetch("/api/echo", { method: "POST", body: "same", action: "buy" });
+    return { ka: alice.info(ra).key, kb: bob.info(rb).key, kPerCall: alice.info(perCall).key, ka2: alice.info(ra2).key, before, afterClear };
+  });
+  assert.notEqual(out.ka, out.kb);
+  assert.equal(out.kPerCall, out.kb, "a per-call scope uses that scope's keys");
+  assert.notEqual(out.ka2, out.ka, "after clear() the action is new");
+  assert.equal(out.before, 3);
+  assert.equal(out.afterClear.length, 2, out.afterClear.join(","));
+  assert.ok(out.afterClear.includes("app:theme"));
+});
+
+// ------------------------------------------------------------------ validation
+
+test("invalid input: TypeErrors name the field; nothing is sent", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const msgs = [];
+    for (const opts of [{ nope: 1 }, { scope: 1 }, { retry: { attempts: 0 } }, { retry: { bogus: 1 } }, { keyFormat: "x" }, { storage: "disk" }, { maxEntries: 1.5 }, { fetch: "no" }, "str"]) {
+      try { createClient(opts); msgs.push("no error"); } catch (e) { msgs.push(`${e.name}: ${e.message}`); }
+    }
+    const c = createClient();
+    for (const init of [{ action: 42 }, { action: "" }, { fresh: "yes" }, { scope: 1 }, { retry: "no" }, { signal: "x" }]) {
+      const r = await within(c.fetch("/api/echo", { method: "POST", body: "x", ...init }));
+      msgs.push(`${r.name}: ${r.message}`);
+    }
+    return msgs;
+  });
+  const fields = ["nope", "scope", "retry.attempts", "retry.bogus", "keyFormat", "storage", "maxEntries", "fetch", "options", "action", "action", "fresh", "scope", "retry", "signal"];
+  fields.forEach((f, i) => {
+    assert.match(out[i], /^TypeError: /, out[i]);
+    assert.ok(out[i].includes(`\`${f}\``), `${out[i]} names ${f}`);
+  });
+  assert.equal((await requests()).length, 0);
+});
