@@ -8,6 +8,7 @@
  * decision live in the engine (`src/`).
  */
 import init, { Engine, RetryPolicy } from "./wasm/oncefetch.js";
+import { Tabs, type Led, type TabResult } from "./tabs.js";
 
 /** Retry settings; a partial object is merged over the defaults. */
 export interface RetryOptions {
@@ -49,6 +50,10 @@ export interface ClientOptions {
   isReplayed?: (response: Response) => boolean;
   /** Log `[IDEMP] …` lines to the console. @default false */
   debug?: boolean;
+  /** One request per action across the tabs of this origin (Web Locks + BroadcastChannel). @default true */
+  crossTab?: boolean;
+  /** While `navigator.onLine` is false, wait for the `online` event instead of spending attempts (bounded by keyTtlMs). @default true */
+  waitOnline?: boolean;
 }
 
 /** `fetch`'s `RequestInit` plus the per-call fields of oncefetch. */
@@ -84,7 +89,8 @@ export interface FetchInfo {
 /** Event types of {@link OnceFetchClient.on}. */
 export type OnceFetchEventType =
   | "check" | "miss" | "hit" | "store" | "coalesced" | "retry"
-  | "settled" | "released" | "conflict" | "storage-fallback";
+  | "settled" | "released" | "conflict" | "storage-fallback"
+  | "cross-tab-wait" | "cross-tab-result" | "offline-wait";
 
 /** One event. Keys are cut to their first 8 characters. */
 export interface OnceFetchEvent {
@@ -132,6 +138,8 @@ export interface ResolvedOptions {
   fetch: ((input: RequestInfo | URL, init?: RequestInit) => Promise<Response>) | undefined;
   isReplayed: ((response: Response) => boolean) | undefined;
   debug: boolean;
+  crossTab: boolean;
+  waitOnline: boolean;
 }
 
 const RETRY_DEFAULTS: Required<RetryOptions> = Object.freeze({
@@ -155,6 +163,8 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
   fetch: undefined,
   isReplayed: undefined,
   debug: false,
+  crossTab: true,
+  waitOnline: true,
 } as ResolvedOptions);
 
 /** Methods that may be resent without a key (RFC 9110 idempotent methods). */
@@ -241,8 +251,10 @@ function resolveOptions(options: unknown): ResolvedOptions {
         if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
         o.isReplayed = v as ResolvedOptions["isReplayed"]; break;
       case "debug":
+      case "crossTab":
+      case "waitOnline":
         if (typeof v !== "boolean") fail(k, `must be a boolean, got ${describe(v)}`);
-        o.debug = v; break;
+        o[k] = v; break;
     }
   }
   return Object.freeze(o);
@@ -352,6 +364,8 @@ interface Flight {
   attempts: number;
   /** The final answer was marked as a replay. */
   replayed: boolean;
+  /** The answer came from another tab's request (SPEC B14). */
+  fromOtherTab: boolean;
   controller: AbortController;
   callers: Set<Caller>;
 }
@@ -380,10 +394,36 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     },
   };
   const observed = () => listeners.size > 0 || opts.debug;
+  // Created now, not on the first call: tabs must know of each other before
+  // the same action is started in two of them at once.
+  const tabs = opts.crossTab ? Tabs.create() : null;
+  /** The Web Lock of an action: its identity is hashes only (scope tag, action id, fingerprint). */
+  const lockName = (ident: string) => `oncefetch:${ident}`;
+  const emitFor = (f: Flight, type: OnceFetchEventType, status = 0, delayMs = 0) => {
+    if (observed()) sink.emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, delayMs);
+  };
+  /** The answer another tab posted, as this tab's Response. */
+  const fromOtherTab = (f: Flight, r: TabResult): Response => {
+    Object.assign(f, { key: r.key, replayed: r.replayed, attempts: r.attempts, fromOtherTab: true });
+    emitFor(f, "cross-tab-result", r.status);
+    const res = new Response(NULL_BODY.has(r.status) ? null : r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
+    Object.defineProperty(res, "url", { value: r.url });
+    return res;
+  };
 
-  async function ready(): Promise<Engine> {
+  /** The engine, loading the wasm first; offline, the load waits for the connection (SPEC B15). */
+  async function ready(signal?: AbortSignal | null, label = ""): Promise<Engine> {
     if (engine) return engine;
-    await loadWasm();
+    for (;;) {
+      try {
+        await loadWasm();
+        break;
+      } catch (err) {
+        if (!opts.waitOnline || !isOffline()) throw err;
+        if (observed()) sink.emit("offline-wait", label, "", 0, 0, 0);
+        await waitOnline(signal ?? undefined, opts.keyTtlMs);
+      }
+    }
     engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", sink, observed(), Date.now());
     return engine;
   }
@@ -396,7 +436,14 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   /** Sends until the engine says the answer is final; resolves with it. */
   async function run(e: Engine, f: Flight, policy: RetryPolicy, resendable: boolean, send: () => Promise<Response>): Promise<Response> {
     const signal = f.controller.signal;
-    for (let attempt = 1; ; attempt++) {
+    let offlineBudget = opts.keyTtlMs; // time spent offline is bounded by the key's TTL (SPEC B15)
+    for (let attempt = 1; ; ) {
+      if (opts.waitOnline && offlineBudget > 0 && isOffline()) {
+        emitFor(f, "offline-wait");
+        const started = Date.now();
+        await waitOnline(signal, offlineBudget);
+        offlineBudget -= Date.now() - started;
+      }
       f.attempts = attempt;
       let res: Response | undefined;
       let err: unknown;
@@ -410,6 +457,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (signal.aborted) throw abortError(signal);
       // Only a TypeError is a network failure; anything else is a bug to surface, not to retry.
       if (!res && !(err instanceof TypeError)) throw toError(err, "oncefetch: fetch failed");
+      // Offline, a failure is the connection's, not the server's: it spends no attempt.
+      if (!res && opts.waitOnline && offlineBudget > 0 && isOffline()) continue;
       const replayed = res ? isReplayed(res) : false;
       const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
       const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random());
@@ -419,6 +468,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         throw new TypeError(`oncefetch: network request failed after ${attempt} attempt${attempt > 1 ? "s" : ""}`, { cause: err });
       }
       res?.body?.cancel().catch(() => {}); // free the connection of an answer we drop
+      attempt++;
       await sleep(delay, signal);
     }
   }
@@ -441,7 +491,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       error = x;
     }
     if (ident !== null && inflight.get(ident) === f) inflight.delete(ident);
-    engine?.finish(f.token);
+    if (f.token >= 0) engine?.finish(f.token);
     const shared = bytes !== null;
     for (const c of f.callers) {
       if (c.done) continue;
@@ -450,7 +500,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (error !== undefined || !res) { c.reject(error); continue; }
       const r = shared ? copyResponse(res, bytes) : res;
       infos.set(r, {
-        key: f.key, action: f.label, attempts: f.attempts, coalesced: c.coalesced,
+        key: f.key, action: f.label, attempts: f.attempts, coalesced: c.coalesced || f.fromOtherTab,
         replayed: f.replayed, fromStorage: f.fromStorage, stream: f.stream,
       });
       c.resolve(r);
@@ -506,7 +556,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     const rest: RequestInit = { ...init };
     for (const k of OWN_INIT) delete (rest as Record<string, unknown>)[k];
 
-    const e = await ready();
+    const e = await ready(signal, action ?? `${method} ${url}`);
     if (signal?.aborted) throw abortError(signal);
     const callerKey = headers.get(opts.headerName) ?? undefined;
     const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
@@ -525,26 +575,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
     }
 
-    // A new flight: key found or minted and written ahead of the send (SPEC B1, B5, B8).
-    let token: number;
-    let fromStorage = false;
-    let key: string | null = null;
-    if (ident !== null) {
-      const t = e.begin(ident, label, keyed, fresh, callerKey, Date.now());
-      token = Math.floor(t / 2);
-      fromStorage = t % 2 === 1;
-      if (keyed) key = e.key(token);
-    } else {
-      token = e.begin("", label, false, true, undefined, Date.now()) / 2;
-      if (keyed) key = callerKey ?? e.newKey();
-    }
-    if (keyed && key !== null && callerKey === undefined) {
-      headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${key.replace(/[\\"]/g, "\\$&")}"` : key);
-    }
-
     const f: Flight = {
-      token, key, label, fromStorage, stream: !!bodyId.stream, attempts: 0, replayed: false,
-      controller: new AbortController(), callers: new Set(),
+      token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
+      replayed: false, fromOtherTab: false, controller: new AbortController(), callers: new Set(),
     };
     if (ident !== null) inflight.set(ident, f);
     const caller = join(f, false, signal);
@@ -553,7 +586,37 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (body !== undefined) sendInit.body = body as BodyInit;
     const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
     const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
-    const outcome = run(e, f, policy, resendable, () => sendOnce(input, sendInit));
+
+    /** Finds or mints the key, writes it ahead of the send (SPEC B1, B5, B8), and sends until the answer is final. */
+    const start = async (led?: Led): Promise<Response> => {
+      if (ident !== null) {
+        const t = e.begin(ident, label, keyed, fresh, callerKey, Date.now());
+        f.token = Math.floor(t / 2);
+        f.fromStorage = t % 2 === 1;
+        if (keyed) f.key = e.key(f.token);
+      } else {
+        f.token = e.begin("", label, false, true, undefined, Date.now()) / 2;
+        if (keyed) f.key = callerKey ?? e.newKey();
+      }
+      if (keyed && f.key !== null && callerKey === undefined) {
+        headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+      }
+      const res = await run(e, f, policy, resendable, () => sendOnce(input, sendInit));
+      if (!led?.remoteWaiters || res.status === 0 || !tabs || ident === null) return res;
+      // Other tabs wait for this action: read the body once, for them and for our callers.
+      const bytes = await res.arrayBuffer();
+      tabs.publish(lockName(ident), {
+        status: res.status, statusText: res.statusText, headers: [...res.headers], url: res.url,
+        body: bytes, key: f.key, replayed: f.replayed, attempts: f.attempts,
+      });
+      return copyResponse(res, bytes);
+    };
+
+    // Keyed actions are serialised across tabs (SPEC B14); fresh ones are new actions by definition.
+    const outcome = tabs && keyed && ident !== null && !fresh
+      ? tabs.single(lockName(ident), f.controller.signal, start, () => emitFor(f, "cross-tab-wait"))
+          .then((r) => (r instanceof Response ? r : fromOtherTab(f, r)))
+      : start();
     void deliver(ident, f, outcome).finally(() => {
       if (policy !== defaultPolicy) policy.free();
     });
@@ -610,11 +673,35 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   return client;
 }
 
+/** setTimeout fires at once past 2^31-1 ms; longer waits are clamped to that (~24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
     const onAbort = () => { clearTimeout(timer); reject(abortError(signal)); };
-    const timer = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
+    const timer = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, Math.min(ms, MAX_TIMER_MS));
     signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function isOffline(): boolean {
+  return (globalThis.navigator as Navigator | undefined)?.onLine === false;
+}
+
+/** Resolves on the `online` event or after `ms`; rejects on abort. */
+function waitOnline(signal: AbortSignal | undefined, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const done = () => { cleanup(); resolve(); };
+    const onAbort = () => { cleanup(); reject(signal && abortError(signal)); };
+    const cleanup = () => {
+      clearTimeout(timer);
+      globalThis.removeEventListener?.("online", done);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
+    globalThis.addEventListener?.("online", done);
+    signal?.addEventListener("abort", onAbort);
   });
 }

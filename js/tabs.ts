@@ -1,0 +1,117 @@
+/**
+ * One request per action across the tabs of an origin (SPEC B14).
+ *
+ * The browser's Web Locks serialise an action across tabs: the tab holding the
+ * lock (the leader) sends; a tab that finds it taken (a follower) announces
+ * itself and waits for the lock. Before releasing the lock, a leader with
+ * followers posts its final answer over BroadcastChannel, and the follower
+ * answers its callers with it. A follower that gets the lock without an answer
+ * (the leader's tab closed, the body was too large, a message was lost) runs
+ * the action itself: the key is read from storage inside the lock, so it sends
+ * the same key and the server replays.
+ *
+ * Locks are taken only once another tab with oncefetch has been seen on the
+ * channel, so a lone tab pays nothing for this.
+ */
+
+/** Largest response body handed to other tabs; bigger ones are re-fetched there (the server replays). */
+export const CROSS_TAB_MAX_BYTES = 1024 * 1024;
+
+/** The final answer of an action, as posted to other tabs. */
+export interface TabResult {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  url: string;
+  body: ArrayBuffer;
+  key: string | null;
+  replayed: boolean;
+  attempts: number;
+}
+
+type Message =
+  | { type: "hello" | "here" }
+  | { type: "wait"; name: string }
+  | { type: "result"; name: string; result: TabResult };
+
+/** What a leader's flight needs to know: whether other tabs wait for it. */
+export interface Led {
+  remoteWaiters: boolean;
+}
+
+export class Tabs {
+  private channel: BroadcastChannel;
+  private peers = false;
+  private leading = new Map<string, Led>();
+  private waiting = new Map<string, (r: TabResult) => void>();
+
+  /** `null` where Web Locks or BroadcastChannel are missing: callers then run alone. */
+  static create(): Tabs | null {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (!locks || typeof BroadcastChannel === "undefined") return null;
+    try {
+      return new Tabs(new BroadcastChannel("oncefetch:1"));
+    } catch {
+      return null; // e.g. an opaque origin
+    }
+  }
+
+  private constructor(channel: BroadcastChannel) {
+    this.channel = channel;
+    channel.onmessage = (ev: MessageEvent<Message>) => {
+      const m = ev.data;
+      if (m.type === "hello") { this.peers = true; this.post({ type: "here" }); }
+      else if (m.type === "here") this.peers = true;
+      else if (m.type === "wait") { this.peers = true; const led = this.leading.get(m.name); if (led) led.remoteWaiters = true; }
+      else if (m.type === "result") this.waiting.get(m.name)?.(m.result);
+    };
+    this.post({ type: "hello" });
+  }
+
+  private post(m: Message): void {
+    try { this.channel.postMessage(m); } catch { /* a closed channel: other tabs fall back to the key */ }
+  }
+
+  /**
+   * Runs `lead` in this tab, or waits for the tab already running `name`.
+   * Resolves with this tab's own answer, or with the other tab's `TabResult`.
+   */
+  async single(
+    name: string,
+    signal: AbortSignal,
+    lead: (led: Led) => Promise<Response>,
+    onWait: () => void,
+  ): Promise<Response | TabResult> {
+    if (!this.peers) return this.runLeading(name, lead);
+    let received: TabResult | undefined;
+    // Listen before asking for the lock: the leader may answer at any moment.
+    this.waiting.set(name, (r) => { received = r; });
+    try {
+      const locks = navigator.locks;
+      const mine = await locks.request(name, { ifAvailable: true }, async (lock) =>
+        lock ? { res: await this.runLeading(name, lead) } : null);
+      if (mine) return mine.res;
+      onWait();
+      this.post({ type: "wait", name });
+      return await locks.request(name, { signal }, async () =>
+        received ?? this.runLeading(name, lead));
+    } finally {
+      this.waiting.delete(name);
+    }
+  }
+
+  private async runLeading(name: string, lead: (led: Led) => Promise<Response>): Promise<Response> {
+    const led: Led = { remoteWaiters: false };
+    this.leading.set(name, led);
+    try {
+      return await lead(led);
+    } finally {
+      this.leading.delete(name);
+    }
+  }
+
+  /** Posts a leader's final answer to the tabs waiting for `name`. */
+  publish(name: string, result: TabResult): void {
+    if (result.body.byteLength <= CROSS_TAB_MAX_BYTES) this.post({ type: "result", name, result });
+  }
+}

@@ -1,0 +1,150 @@
+// Cross-tab single flight (SPEC B14) and offline-aware retries (SPEC B15), in
+// headless Chromium: two pages of one browser context share localStorage, Web
+// Locks and BroadcastChannel, like two tabs of one origin.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "../../server/reference.mjs";
+import { launchBrowser } from "./harness.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer({
+    staticRoots: [
+      { prefix: "/", dir: path.join(ROOT, "tests/pages") },
+      { prefix: "/node_modules/oncefetch/", dir: ROOT },
+    ],
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function serverLog() {
+  return (await fetch(`${server.url}__control/log`)).json();
+}
+
+/** `n` tabs of one context, each with a client (and its event log) made at load. */
+async function tabs(t, n, options = {}) {
+  await fetch(`${server.url}__control/reset`, { method: "POST" });
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const pages = [];
+  for (let i = 0; i < n; i++) {
+    const p = await context.newPage();
+    await p.goto(`${server.url}contract.html`);
+    await p.waitForFunction("window.ready === true");
+    await p.evaluate((o) => {
+      // Watches the library's channel: once a peer has spoken, the tabs know of each other.
+      window.peerSeen = false;
+      new BroadcastChannel("oncefetch:1").onmessage = () => { window.peerSeen = true; };
+      window.client = createClient(o);
+      window.events = [];
+      client.on((e) => events.push(e.type));
+    }, options);
+    pages.push(p);
+  }
+  // Let the tabs introduce themselves on the channel.
+  if (n > 1) for (const p of pages) await p.waitForFunction(() => window.peerSeen);
+  await pages[0].waitForTimeout(50);
+  return { context, pages };
+}
+
+const create = (delay) => `(async () => {
+  const r = await within(client.fetch("/api/idem/tasks?delay=${delay}", { method: "POST", body: JSON.stringify({ video: "test.mp4" }), action: "track:test.mp4" }), 15000);
+  if (!r.ok) return r;
+  return { status: r.value.status, body: await r.value.json(), info: client.info(r.value), events };
+})()`;
+
+test("B14 the same action clicked in two tabs at once: one request at the server, both tabs get the result", async (t) => {
+  const { pages } = await tabs(t, 2);
+  const [a, b] = await Promise.all(pages.map((p) => p.evaluate(create(400))));
+  const log = await serverLog();
+  assert.equal(log.requests.filter((r) => r.path === "/api/idem/tasks").length, 1, "one network request in total");
+  assert.equal(log.tasks.idem.length, 1);
+  assert.equal(a.status, 201);
+  assert.equal(b.status, 201);
+  assert.deepEqual(a.body, b.body, "both tabs show the same task");
+  assert.equal(a.info.key, b.info.key);
+  const follower = a.events.includes("cross-tab-wait") ? a : b;
+  assert.ok(follower.events.includes("cross-tab-result"), follower.events.join(","));
+  assert.equal(follower.info.coalesced, true);
+});
+
+test("B14 the first tab closed mid-flight: the second completes with the same key and the server creates one record", async (t) => {
+  const { pages } = await tabs(t, 2, { retry: { baseMs: 50, maxRetryAfterMs: 200, attempts: 10 } });
+  const [first, second] = pages;
+  void first.evaluate(create(1200)).catch(() => {}); // its tab goes away before the answer
+  await first.waitForFunction(() => window.events.includes("store"));
+  const waiting = second.evaluate(create(1200));
+  await second.waitForFunction(() => window.events.includes("cross-tab-wait"));
+  await first.close();
+  const b = await waiting;
+  assert.equal(b.status, 201, JSON.stringify(b));
+  assert.equal(b.info.fromStorage, true, "the second tab found the first tab's key");
+  const log = await serverLog();
+  const reqs = log.requests.filter((r) => r.path === "/api/idem/tasks");
+  assert.ok(reqs.length >= 2, "the second tab sent the request itself");
+  assert.equal(new Set(reqs.map((r) => r.key)).size, 1, "with the same key");
+  assert.equal(reqs[0].key, b.info.key);
+  assert.equal(log.tasks.idem.length, 1, "one record");
+});
+
+test("B14 a lone tab takes no lock, and crossTab: false turns it off", async (t) => {
+  const { pages } = await tabs(t, 1);
+  const out = await pages[0].evaluate(async () => {
+    const held = [];
+    const orig = navigator.locks.request.bind(navigator.locks);
+    navigator.locks.request = (...args) => { held.push(args[0]); return orig(...args); };
+    await client.fetch("/api/echo", { method: "POST", body: "alone" });
+    const other = createClient({ crossTab: false });
+    await other.fetch("/api/echo", { method: "POST", body: "off" });
+    return held;
+  });
+  assert.deepEqual(out, []);
+});
+
+test("B15 offline during a retry: no attempt is spent; back online the request completes with the same key", async (t) => {
+  const { context, pages } = await tabs(t, 1, { retry: { baseMs: 400, maxMs: 400 } });
+  const p = pages[0];
+  await fetch(`${server.url}__control/faults`, { method: "POST", body: JSON.stringify([{ path: "/api/idem/tasks", status: 503, times: 1 }]) });
+  const result = p.evaluate(create(0));
+  await p.waitForFunction(() => window.events.includes("retry"));
+  await context.setOffline(true);
+  await p.waitForFunction(() => window.events.includes("offline-wait"), null, { timeout: 5000 });
+  await p.waitForTimeout(1000);
+  const whileOffline = (await serverLog()).requests.length;
+  await context.setOffline(false);
+  const r = await result;
+  assert.equal(whileOffline, 1, "nothing was sent while offline");
+  assert.equal(r.status, 201);
+  assert.equal(r.info.attempts, 2, "the offline period spent no attempt");
+  const reqs = (await serverLog()).requests;
+  assert.equal(reqs.length, 2);
+  assert.equal(reqs[0].key, reqs[1].key);
+});
+
+test("B15 a call made while offline waits for the connection instead of failing", async (t) => {
+  const { context, pages } = await tabs(t, 1);
+  const p = pages[0];
+  await context.setOffline(true);
+  const result = p.evaluate(create(0));
+  await p.waitForFunction(() => window.events.includes("offline-wait"));
+  await p.waitForTimeout(300);
+  await context.setOffline(false);
+  const r = await result;
+  assert.equal(r.status, 201);
+  assert.equal(r.info.attempts, 1);
+  const off = await p.evaluate(async () => {
+    const c = createClient({ waitOnline: false, retry: false });
+    return within(c.fetch("/api/echo", { method: "POST", body: "x" }), 3000);
+  }).catch((e) => e);
+  assert.equal(off.ok, true, "online again: waitOnline: false sends at once");
+});
