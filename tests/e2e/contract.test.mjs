@@ -2,25 +2,15 @@
 // against the loopback reference server. Each test names the behaviour it proves.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer } from "../../server/reference.mjs";
-import { launchBrowser } from "./harness.mjs";
+import * as harness from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
+const { UUID4 } = harness;
 let server;
 let browser;
 
 before(async () => {
-  server = await startServer({
-    staticRoots: [
-      { prefix: "/", dir: path.join(ROOT, "tests/pages") },
-      { prefix: "/node_modules/oncefetch/", dir: ROOT },
-    ],
-  });
-  browser = await launchBrowser();
+  server = await harness.startPageServer();
+  browser = await harness.launchBrowser();
 });
 
 after(async () => {
@@ -30,29 +20,13 @@ after(async () => {
 
 /** A fresh browser context (own localStorage) on the contract page, and a clean server. */
 async function page(t) {
-  await fetch(`${server.url}__control/reset`, { method: "POST" });
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  const p = await context.newPage();
-  const logs = [];
-  p.on("console", (m) => logs.push(m.text()));
-  p.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
-  await p.goto(`${server.url}contract.html`);
-  await p.waitForFunction("window.ready === true");
-  p.logs = logs;
-  return p;
+  await harness.reset(server.url);
+  return harness.openPage(t, browser, server.url, "contract.html");
 }
 
 /** Server-side record of /api requests, optionally only those under `prefix`. */
-async function requests(prefix = "/api/") {
-  const log = await (await fetch(`${server.url}__control/log`)).json();
-  return log.requests.filter((r) => r.path.startsWith(prefix));
-}
-
-async function faults(list) {
-  const r = await fetch(`${server.url}__control/faults`, { method: "POST", body: JSON.stringify(list), headers: { "content-type": "application/json" } });
-  assert.equal(r.ok, true);
-}
+const requests = (prefix) => harness.requests(server.url, prefix);
+const faults = (list) => harness.faults(server.url, list);
 
 // ------------------------------------------------------------------ B1 keys
 
@@ -258,7 +232,6 @@ test("B4 an already-aborted signal rejects at once and sends nothing", async (t)
 // ------------------------------------------------------------------ B6 outcomes
 
 test("B6 503 twice then success: three attempts, one key, one task", async (t) => {
-  await fetch(`${server.url}__control/reset`, { method: "POST" });
   const p = await page(t);
   await faults([{ path: "/api/idem/tasks", status: 503, times: 2 }]);
   const out = await p.evaluate(async () => {
@@ -275,7 +248,7 @@ test("B6 503 twice then success: three attempts, one key, one task", async (t) =
   assert.equal(new Set(reqs.map((r) => r.key)).size, 1, "the same key on every attempt");
   assert.equal(reqs[0].key, out.info.key);
   assert.deepEqual(out.retries, [[1, 503, out.info.key.slice(0, 8)], [2, 503, out.info.key.slice(0, 8)]]);
-  const log = await (await fetch(`${server.url}__control/log`)).json();
+  const log = await harness.log(server.url);
   assert.equal(log.tasks.idem.length, 1);
 });
 
@@ -330,7 +303,7 @@ test("B6 409 in progress is retried with the same key; the server replays instea
   assert.ok(reqs.some((r) => r.status === 409), "the server answered 409 in progress");
   assert.equal(out.i2.replayed, true);
   assert.equal(out.i2.fromStorage, true);
-  const log = await (await fetch(`${server.url}__control/log`)).json();
+  const log = await harness.log(server.url);
   assert.equal(log.tasks.idem.length, 1);
 });
 
@@ -455,7 +428,7 @@ test("B9 keyFor is stable, persisted across reloads, one per bulk item", async (
   assert.notEqual(first[0], first[2]);
   assert.match(first[0], UUID4);
   await p.reload();
-  await p.waitForFunction("window.ready === true");
+  await harness.waitReady(p);
   const again = await p.evaluate(() => createClient({ scope: "wf" }).keyFor("wf-123:step:0"));
   assert.equal(again, first[0]);
   const released = await p.evaluate(async () => {

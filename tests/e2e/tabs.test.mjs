@@ -3,23 +3,14 @@
 // Locks and BroadcastChannel, like two tabs of one origin.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer } from "../../server/reference.mjs";
-import { launchBrowser } from "./harness.mjs";
+import * as harness from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 let server;
 let browser;
 
 before(async () => {
-  server = await startServer({
-    staticRoots: [
-      { prefix: "/", dir: path.join(ROOT, "tests/pages") },
-      { prefix: "/node_modules/oncefetch/", dir: ROOT },
-    ],
-  });
-  browser = await launchBrowser();
+  server = await harness.startPageServer();
+  browser = await harness.launchBrowser();
 });
 
 after(async () => {
@@ -27,20 +18,18 @@ after(async () => {
   await server?.close();
 });
 
-async function serverLog() {
-  return (await fetch(`${server.url}__control/log`)).json();
-}
+const serverLog = () => harness.log(server.url);
 
 /** `n` tabs of one context, each with a client (and its event log) made at load. */
 async function tabs(t, n, options = {}) {
-  await fetch(`${server.url}__control/reset`, { method: "POST" });
+  await harness.reset(server.url);
   const context = await browser.newContext();
   t.after(() => context.close());
   const pages = [];
   for (let i = 0; i < n; i++) {
     const p = await context.newPage();
     await p.goto(`${server.url}contract.html`);
-    await p.waitForFunction("window.ready === true");
+    await harness.waitReady(p);
     await p.evaluate((o) => {
       // Watches the library's channel: once a peer has spoken, the tabs know of each other.
       window.peerSeen = false;
@@ -114,7 +103,7 @@ test("B14 a lone tab takes no lock, and crossTab: false turns it off", async (t)
 test("B15 offline during a retry: no attempt is spent; back online the request completes with the same key", async (t) => {
   const { context, pages } = await tabs(t, 1, { retry: { baseMs: 400, maxMs: 400 } });
   const p = pages[0];
-  await fetch(`${server.url}__control/faults`, { method: "POST", body: JSON.stringify([{ path: "/api/idem/tasks", status: 503, times: 1 }]) });
+  await harness.faults(server.url, [{ path: "/api/idem/tasks", status: 503, times: 1 }]);
   const result = p.evaluate(create(0));
   await p.waitForFunction(() => window.events.includes("retry"));
   await context.setOffline(true);
