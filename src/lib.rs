@@ -19,3 +19,8 @@ pub mod validate;
 pub mod web;
 
 pub use client::{Engine, RetryPolicy};
+
+/// The wasm allocator: talc is about a third of dlmalloc's size in this module, and faster.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
