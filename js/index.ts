@@ -169,8 +169,6 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
 
 /** Methods that may be resent without a key (RFC 9110 idempotent methods). */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
-/** `init` fields that are ours, not fetch's. */
-const OWN_INIT = ["action", "fresh", "retry", "scope"] as const;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NETWORK_ERROR = -1;
 
@@ -295,12 +293,17 @@ const encoder = /* @__PURE__ */ new TextEncoder();
 /** What identifies a body: its exact bytes (string bodies are hashed as UTF-8 in wasm). */
 interface BodyIdentity { text?: string; bytes?: Uint8Array; stream?: boolean }
 
-async function bodyIdentity(body: unknown): Promise<BodyIdentity> {
+/** The identity of a body that can be read without waiting; undefined for Blob and FormData. */
+function syncBodyIdentity(body: unknown): BodyIdentity | undefined {
   if (body === undefined || body === null) return {};
   if (typeof body === "string") return { text: body };
   if (body instanceof URLSearchParams) return { text: body.toString() };
   if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
   if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+  return undefined;
+}
+
+async function bodyIdentity(body: unknown): Promise<BodyIdentity> {
   if (typeof Blob !== "undefined" && body instanceof Blob) {
     return { bytes: concat([encoder.encode(`blob\0${body.type}\0`), new Uint8Array(await body.arrayBuffer())]) };
   }
@@ -530,7 +533,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
   async function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit = {}): Promise<Response> {
     if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
-    const { action, fresh = false, retry, scope = opts.scope } = init;
+    // `rest` is what fetch itself takes: our own fields are left out.
+    const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
     const signal = init.signal ?? (typeof Request !== "undefined" && input instanceof Request ? input.signal : undefined);
     if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
     if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
@@ -553,16 +557,16 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (body === undefined && isRequest && (input as Request).body) {
       body = await (input as Request).clone().arrayBuffer(); // made replayable once
     }
-    const rest: RequestInit = { ...init };
-    for (const k of OWN_INIT) delete (rest as Record<string, unknown>)[k];
+    const label = action ?? `${method} ${url}`;
 
-    const e = await ready(signal, action ?? `${method} ${url}`);
+    // Once loaded, nothing on this path awaits before the in-flight check, so
+    // identical calls made in one tick are sure to meet.
+    const e = engine ?? await ready(signal, label);
     if (signal?.aborted) throw abortError(signal);
     const callerKey = headers.get(opts.headerName) ?? undefined;
     const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
-    const bodyId = await bodyIdentity(body);
+    const bodyId = syncBodyIdentity(body) ?? await bodyIdentity(body);
     if (signal?.aborted) throw abortError(signal);
-    const label = action ?? `${method} ${url}`;
 
     // Identity and coalescing (SPEC B2, B3). Stream bodies cannot be replayed: never joined.
     let ident: string | null = null;

@@ -50,25 +50,40 @@ impl Backend for MemoryBackend {
     }
 }
 
-/// Storage key → createdAt of every entry we know of.
+/// Storage key → createdAt of every entry we know of, sorted by key: a
+/// scope's entries are one contiguous run, found by binary search.
 #[derive(Default)]
 struct Index(Vec<(String, f64)>);
 
 impl Index {
-    fn insert(&mut self, k: String, created_at: f64) {
-        match self.0.iter_mut().find(|(key, _)| *key == k) {
-            Some(slot) => slot.1 = created_at,
-            None => self.0.push((k, created_at)),
+    /// Inserts or updates; returns whether the key is new.
+    fn insert(&mut self, k: String, created_at: f64) -> bool {
+        match self.0.binary_search_by(|(key, _)| key.as_str().cmp(&k)) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = created_at;
+                }
+                false
+            }
+            Err(i) => {
+                self.0.insert(i, (k, created_at));
+                true
+            }
         }
     }
     fn remove(&mut self, k: &str) {
-        self.0.retain(|(key, _)| key != k);
+        if let Ok(i) = self.0.binary_search_by(|(key, _)| key.as_str().cmp(k)) {
+            self.0.remove(i);
+        }
     }
     fn clear(&mut self) {
         self.0.clear();
     }
-    fn in_scope<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a (String, f64)> + 'a {
-        self.0.iter().filter(move |(k, _)| k.starts_with(prefix))
+    /// The entries whose key starts with `prefix`.
+    fn in_scope(&self, prefix: &str) -> &[(String, f64)] {
+        let start = self.0.partition_point(|(k, _)| k.as_str() < prefix);
+        let len = self.0.get(start..).map_or(0, |rest| rest.partition_point(|(k, _)| k.starts_with(prefix)));
+        self.0.get(start..start + len).unwrap_or(&[])
     }
 }
 
@@ -181,26 +196,29 @@ impl<B: Backend> Store<B> {
     pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
         let json = e.to_json();
         self.run(|b| b.set(k, &json));
-        self.index.insert(k.to_owned(), e.created_at);
-        self.enforce_bounds(k, max_entries, now);
+        // Only a new key can push the scope over its bound.
+        if self.index.insert(k.to_owned(), e.created_at) {
+            self.enforce_bounds(k, max_entries, now);
+        }
     }
 
     fn enforce_bounds(&mut self, k: &str, max_entries: usize, now: f64) {
         let Some(scope) = scope_prefix_of(k) else { return };
-        if self.index.in_scope(scope).count() <= max_entries {
+        if self.index.in_scope(scope).len() <= max_entries {
             return;
         }
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
-        let scope_keys: Vec<String> = self.index.in_scope(scope).map(|(key, _)| key.clone()).collect();
+        let scope_keys: Vec<String> = self.index.in_scope(scope).iter().map(|(key, _)| key.clone()).collect();
         for key in &scope_keys {
             if key != k && self.load(key, now).is_none() {
                 self.index.remove(key);
             }
         }
-        while self.index.in_scope(scope).count() > max_entries {
+        while self.index.in_scope(scope).len() > max_entries {
             let oldest = self
                 .index
                 .in_scope(scope)
+                .iter()
                 .filter(|(key, _)| key.as_str() != k)
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(key, _)| key.clone());
@@ -235,7 +253,7 @@ impl<B: Backend> Store<B> {
 
     /// Number of indexed entries of the scope with storage-key prefix `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
-        self.index.in_scope(prefix).count()
+        self.index.in_scope(prefix).len()
     }
 }
 
