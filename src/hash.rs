@@ -35,71 +35,95 @@ impl Default for Sha256 {
 }
 
 impl Sha256 {
-    /// Feeds `data`.
+    /// Feeds `data`: whole 64-byte blocks are compressed straight from the
+    /// input, only the tail is buffered.
     pub fn update(&mut self, data: &[u8]) {
         self.length = self.length.wrapping_add(data.len() as u64);
-        for &b in data {
-            if let Some(slot) = self.block.get_mut(self.filled) {
-                *slot = b;
+        let mut data = data;
+        if self.filled > 0 {
+            let take = (64 - self.filled).min(data.len());
+            let (head, rest) = data.split_at(take);
+            if let Some(dst) = self.block.get_mut(self.filled..self.filled + take) {
+                dst.copy_from_slice(head);
             }
-            self.filled += 1;
-            if self.filled == 64 {
-                self.compress();
+            self.filled += take;
+            data = rest;
+            if self.filled < 64 {
+                return;
             }
+            let block = self.block;
+            compress(&mut self.state, &block);
+            self.filled = 0;
         }
+        let mut blocks = data.chunks_exact(64);
+        for block in &mut blocks {
+            compress(&mut self.state, block);
+        }
+        let tail = blocks.remainder();
+        if let Some(dst) = self.block.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.filled = tail.len();
     }
 
     /// The digest.
     pub fn finalize(mut self) -> [u8; 32] {
         let bits = self.length.wrapping_mul(8);
-        self.update(&[0x80]);
-        while self.filled != 56 {
-            self.update(&[0]);
-        }
-        let len = bits.to_be_bytes();
-        for (slot, b) in self.block.iter_mut().skip(56).zip(len) {
-            *slot = b;
-        }
-        self.compress();
+        // Padding: 0x80, zeros up to 56 mod 64, then the length in bits.
+        let pad = if self.filled < 56 { 56 - self.filled } else { 120 - self.filled };
+        let mut tail = [0u8; 72];
+        tail[0] = 0x80;
+        self.update(tail.get(..pad).unwrap_or(&[]));
+        self.update(&bits.to_be_bytes());
         let mut out = [0u8; 32];
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
     }
+}
 
-    fn compress(&mut self) {
-        let mut w = [0u32; 64];
-        for (wi, c) in w.iter_mut().zip(self.block.chunks_exact(4)) {
-            let mut word = [0u8; 4];
-            word.copy_from_slice(c);
-            *wi = u32::from_be_bytes(word);
-        }
-        for i in 16..64 {
-            let at = |j: usize| w.get(j).copied().unwrap_or(0);
-            let (w15, w2) = (at(i - 15), at(i - 2));
+/// One 64-byte block into the state (FIPS 180-4 §6.2.2), with a rolling
+/// 16-word message schedule.
+fn compress(state: &mut [u32; 8], block: &[u8]) {
+    let mut w = [0u32; 16];
+    for (wi, c) in w.iter_mut().zip(block.chunks_exact(4)) {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(c);
+        *wi = u32::from_be_bytes(word);
+    }
+    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+    for (i, k) in K.iter().enumerate() {
+        let at = |j: usize| w.get(j & 15).copied().unwrap_or(0);
+        let wi = if i < 16 {
+            at(i)
+        } else {
+            let (w15, w2) = (at(i + 1), at(i + 14));
             let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
             let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
-            let next = at(i - 16).wrapping_add(s0).wrapping_add(at(i - 7)).wrapping_add(s1);
-            if let Some(slot) = w.get_mut(i) {
+            let next = at(i).wrapping_add(s0).wrapping_add(at(i + 9)).wrapping_add(s1);
+            if let Some(slot) = w.get_mut(i & 15) {
                 *slot = next;
             }
-        }
-        let mut v = self.state;
-        for (k, wi) in K.iter().zip(w) {
-            let [a, b, c, d, e, f, g, h] = v;
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let ch = (e & f) ^ (!e & g);
-            let t1 = h.wrapping_add(s1).wrapping_add(ch).wrapping_add(*k).wrapping_add(wi);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-            let maj = (a & b) ^ (a & c) ^ (b & c);
-            let t2 = s0.wrapping_add(maj);
-            v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
-        }
-        for (s, x) in self.state.iter_mut().zip(v) {
-            *s = s.wrapping_add(x);
-        }
-        self.filled = 0;
+            next
+        };
+        let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+        let ch = (e & f) ^ (!e & g);
+        let t1 = h.wrapping_add(s1).wrapping_add(ch).wrapping_add(*k).wrapping_add(wi);
+        let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+        let maj = (a & b) ^ (a & c) ^ (b & c);
+        let t2 = s0.wrapping_add(maj);
+        h = g;
+        g = f;
+        f = e;
+        e = d.wrapping_add(t1);
+        d = c;
+        c = b;
+        b = a;
+        a = t1.wrapping_add(t2);
+    }
+    for (s, x) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+        *s = s.wrapping_add(x);
     }
 }
 

@@ -24,67 +24,86 @@ pub trait Backend {
     fn keys(&self) -> Result<Vec<String>, Fault>;
 }
 
-/// An in-memory backend: the fall-back, and the `storage: "memory"` option.
-/// A plain vector: it holds at most `maxEntries` per scope, and a B-tree
-/// would cost ~10 KB of wasm for no measurable gain at that size.
-#[derive(Debug, Default)]
-pub struct MemoryBackend(Vec<(String, String)>);
+/// A map from string keys, sorted by key: lookups by binary search, and the
+/// keys sharing a prefix (one scope's entries) are one contiguous run. Small
+/// in wasm (a B-tree costs ~10 KB) and fast at the sizes we hold (≤ maxEntries
+/// per scope).
+#[derive(Debug)]
+pub struct SortedMap<V>(Vec<(String, V)>);
 
-impl Backend for MemoryBackend {
-    fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-        Ok(self.0.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
-    }
-    fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-        match self.0.iter_mut().find(|(key, _)| key == k) {
-            Some(slot) => slot.1 = v.to_owned(),
-            None => self.0.push((k.to_owned(), v.to_owned())),
-        }
-        Ok(())
-    }
-    fn remove(&mut self, k: &str) -> Result<(), Fault> {
-        self.0.retain(|(key, _)| key != k);
-        Ok(())
-    }
-    fn keys(&self) -> Result<Vec<String>, Fault> {
-        Ok(self.0.iter().map(|(k, _)| k.clone()).collect())
+impl<V> Default for SortedMap<V> {
+    fn default() -> Self {
+        SortedMap(Vec::new())
     }
 }
 
-/// Storage key → createdAt of every entry we know of, sorted by key: a
-/// scope's entries are one contiguous run, found by binary search.
-#[derive(Default)]
-struct Index(Vec<(String, f64)>);
-
-impl Index {
-    /// Inserts or updates; returns whether the key is new.
-    fn insert(&mut self, k: String, created_at: f64) -> bool {
-        match self.0.binary_search_by(|(key, _)| key.as_str().cmp(&k)) {
+impl<V> SortedMap<V> {
+    fn find(&self, k: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| key.as_str().cmp(k))
+    }
+    /// The value under `k`.
+    pub fn get(&self, k: &str) -> Option<&V> {
+        self.find(k).ok().and_then(|i| self.0.get(i)).map(|(_, v)| v)
+    }
+    /// Inserts or replaces; returns whether `k` is new.
+    pub fn insert(&mut self, k: &str, v: V) -> bool {
+        match self.find(k) {
             Ok(i) => {
                 if let Some(slot) = self.0.get_mut(i) {
-                    slot.1 = created_at;
+                    slot.1 = v;
                 }
                 false
             }
             Err(i) => {
-                self.0.insert(i, (k, created_at));
+                self.0.insert(i, (k.to_owned(), v));
                 true
             }
         }
     }
-    fn remove(&mut self, k: &str) {
-        if let Ok(i) = self.0.binary_search_by(|(key, _)| key.as_str().cmp(k)) {
+    /// Removes `k`.
+    pub fn remove(&mut self, k: &str) {
+        if let Ok(i) = self.find(k) {
             self.0.remove(i);
         }
     }
-    fn clear(&mut self) {
+    /// Removes everything.
+    pub fn clear(&mut self) {
         self.0.clear();
     }
     /// The entries whose key starts with `prefix`.
-    fn in_scope(&self, prefix: &str) -> &[(String, f64)] {
+    pub fn with_prefix(&self, prefix: &str) -> &[(String, V)] {
         let start = self.0.partition_point(|(k, _)| k.as_str() < prefix);
         let len = self.0.get(start..).map_or(0, |rest| rest.partition_point(|(k, _)| k.starts_with(prefix)));
         self.0.get(start..start + len).unwrap_or(&[])
     }
+}
+
+/// An in-memory backend: the fall-back, and the `storage: "memory"` option.
+#[derive(Debug, Default)]
+pub struct MemoryBackend(SortedMap<String>);
+
+impl Backend for MemoryBackend {
+    fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+        Ok(self.0.get(k).cloned())
+    }
+    fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+        self.0.insert(k, v.to_owned());
+        Ok(())
+    }
+    fn remove(&mut self, k: &str) -> Result<(), Fault> {
+        self.0.remove(k);
+        Ok(())
+    }
+    fn keys(&self) -> Result<Vec<String>, Fault> {
+        Ok(self.0.0.iter().map(|(k, _)| k.clone()).collect())
+    }
+}
+
+/// What the index knows of an entry without reading storage.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    created_at: f64,
+    expires_at: f64,
 }
 
 /// Entries of every scope, with an in-memory index (storage key → createdAt)
@@ -92,7 +111,9 @@ impl Index {
 pub struct Store<B: Backend> {
     primary: Option<B>,
     memory: MemoryBackend,
-    index: Index,
+    /// Storage key → times of every entry we know of, so bounds and expiry
+    /// are enforced without reading storage back.
+    index: SortedMap<Times>,
     fallback: Option<String>,
     fallback_reported: bool,
 }
@@ -101,7 +122,7 @@ impl<B: Backend> Store<B> {
     /// Opens the store over `primary` (`None`: memory only) and prunes what
     /// expired: every entry under our prefix, of every scope.
     pub fn open(primary: Option<B>, now: f64) -> Self {
-        let mut s = Store { primary, memory: MemoryBackend::default(), index: Index::default(), fallback: None, fallback_reported: false };
+        let mut s = Store { primary, memory: MemoryBackend::default(), index: SortedMap::default(), fallback: None, fallback_reported: false };
         s.rescan(now);
         s
     }
@@ -152,7 +173,7 @@ impl<B: Backend> Store<B> {
             match self.read(&k) {
                 Some(e) if e.expired(now) => self.run(|b| b.remove(&k)),
                 Some(e) => {
-                    self.index.insert(k, e.created_at);
+                    self.index.insert(&k, Times { created_at: e.created_at, expires_at: e.expires_at });
                 }
                 None => {}
             }
@@ -197,30 +218,29 @@ impl<B: Backend> Store<B> {
         let json = e.to_json();
         self.run(|b| b.set(k, &json));
         // Only a new key can push the scope over its bound.
-        if self.index.insert(k.to_owned(), e.created_at) {
+        if self.index.insert(k, Times { created_at: e.created_at, expires_at: e.expires_at }) {
             self.enforce_bounds(k, max_entries, now);
         }
     }
 
     fn enforce_bounds(&mut self, k: &str, max_entries: usize, now: f64) {
         let Some(scope) = scope_prefix_of(k) else { return };
-        if self.index.in_scope(scope).len() <= max_entries {
+        if self.index.with_prefix(scope).len() <= max_entries {
             return;
         }
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
-        let scope_keys: Vec<String> = self.index.in_scope(scope).iter().map(|(key, _)| key.clone()).collect();
-        for key in &scope_keys {
-            if key != k && self.load(key, now).is_none() {
-                self.index.remove(key);
-            }
+        let expired: Vec<String> =
+            self.index.with_prefix(scope).iter().filter(|(key, t)| key != k && now >= t.expires_at).map(|(key, _)| key.clone()).collect();
+        for key in &expired {
+            self.remove(key);
         }
-        while self.index.in_scope(scope).len() > max_entries {
+        while self.index.with_prefix(scope).len() > max_entries {
             let oldest = self
                 .index
-                .in_scope(scope)
+                .with_prefix(scope)
                 .iter()
                 .filter(|(key, _)| key.as_str() != k)
-                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .min_by(|a, b| a.1.created_at.total_cmp(&b.1.created_at))
                 .map(|(key, _)| key.clone());
             match oldest {
                 Some(old) => self.remove(&old),
@@ -253,7 +273,7 @@ impl<B: Backend> Store<B> {
 
     /// Number of indexed entries of the scope with storage-key prefix `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
-        self.index.in_scope(prefix).len()
+        self.index.with_prefix(prefix).len()
     }
 }
 
@@ -340,6 +360,35 @@ mod tests {
         assert!(s.load(&sk("a", "x9"), 0.0).is_some());
         assert!(s.load(&sk("a", "x6"), 0.0).is_none());
         assert_eq!(s.primary.as_ref().and_then(|p| p.keys().ok()).map(|k| k.len()), Some(13));
+    }
+
+    #[test]
+    fn b7_over_the_bound_expired_entries_go_before_live_ones() {
+        let mut s: Store<Flaky> = Store::open(Some(Flaky::default()), 0.0);
+        // Oldest first but long-lived; then two short-lived ones.
+        s.save(&sk("a", "old-live"), &entry("k0", 0.0, 1e9), 3, 0.0);
+        s.save(&sk("a", "short1"), &entry("k1", 1.0, 10.0), 3, 1.0);
+        s.save(&sk("a", "short2"), &entry("k2", 2.0, 10.0), 3, 2.0);
+        // At t=100 both short ones have expired: adding a fourth prunes them, not the oldest.
+        s.save(&sk("a", "new"), &entry("k3", 100.0, 1e9), 3, 100.0);
+        assert_eq!(s.count(&scope_prefix("a")), 2);
+        assert!(s.load(&sk("a", "old-live"), 100.0).is_some());
+        assert!(s.load(&sk("a", "new"), 100.0).is_some());
+    }
+
+    #[test]
+    fn sorted_map_prefix_runs() {
+        let mut m: SortedMap<u32> = SortedMap::default();
+        for (i, k) in ["b:2", "a:1", "b:1", "c:1", "b:3"].iter().enumerate() {
+            assert!(m.insert(k, i as u32));
+        }
+        assert!(!m.insert("b:1", 9));
+        assert_eq!(m.get("b:1"), Some(&9));
+        let keys: Vec<&str> = m.with_prefix("b:").iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["b:1", "b:2", "b:3"]);
+        assert!(m.with_prefix("d:").is_empty());
+        m.remove("b:2");
+        assert_eq!(m.with_prefix("b:").len(), 2);
     }
 
     #[test]
