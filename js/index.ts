@@ -220,7 +220,7 @@ function resolveOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) fail("options", `must be an object, got ${describe(options)}`);
   const o: ResolvedOptions = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) {
-    if (!(k in DEFAULTS)) fail(k, `is not an option of createClient (${Object.keys(DEFAULTS).join(", ")})`);
+    if (!Object.hasOwn(DEFAULTS, k)) fail(k, `is not an option of createClient (${Object.keys(DEFAULTS).join(", ")})`);
     if (v === undefined) continue;
     switch (k) {
       case "scope":
@@ -235,7 +235,11 @@ function resolveOptions(options: unknown): ResolvedOptions {
       case "keyedMethods":
         if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && TOKEN.test(m))) fail(k, "must be an array of HTTP method names");
         o.keyedMethods = v.map((m: string) => m.toUpperCase()); break;
-      case "keyTtlMs": o.keyTtlMs = num(k, v, 1); break;
+      case "keyTtlMs":
+        // Bounded so that expiresAt stays a whole number of at most 16 digits in storage.
+        o.keyTtlMs = num(k, v, 1);
+        if (o.keyTtlMs > 1e13) fail(k, "must be at most 1e13 ms (about 300 years)");
+        break;
       case "settleWindowMs": o.settleWindowMs = num(k, v, 0); break;
       case "maxEntries": o.maxEntries = num(k, v, 1, true); break;
       case "retry": o.retry = resolveRetry(k, v, RETRY_DEFAULTS); break;
@@ -332,7 +336,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Statuses whose Response may not carry a body. */
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const NULL_BODY = new Set([204, 205, 304]);
 
 /** A copy of `res` with `bytes` as its body: each coalesced caller reads its own. */
 function copyResponse(res: Response, bytes: ArrayBuffer | null): Response {
@@ -353,6 +357,8 @@ interface Caller {
   reject(e: unknown): void;
   coalesced: boolean;
   done: boolean;
+  /** It got the flight's original Response: its abort must still stop the body. */
+  ownsBody: boolean;
   /** Removes the abort listener from the caller's signal once settled. */
   detach(): void;
 }
@@ -382,18 +388,27 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   let engine: Engine | undefined;
   let defaultPolicy: RetryPolicy | undefined;
 
-  const sink = {
-    emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number) {
-      const e: OnceFetchEvent = type === "storage-fallback"
-        ? { type, action: "", key: "", attempt, status, delayMs, reason: action }
-        : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs };
+  // Events are queued and handed to listeners after the current engine call
+  // has returned: a listener may call back into the client (unsubscribe,
+  // fetch) without re-entering the wasm engine mid-call.
+  const queued: OnceFetchEvent[] = [];
+  const dispatch = () => {
+    for (const e of queued.splice(0)) {
       if (opts.debug) {
-        const extra = e.reason ? ` reason=${e.reason}` : `${status ? ` status=${status}` : ""}${attempt ? ` attempt=${attempt}` : ""}${delayMs ? ` delayMs=${delayMs}` : ""}`;
-        console.debug(`[IDEMP] ${type.toUpperCase()} action=${e.action}${key ? ` key=${key}…` : ""}${extra}`);
+        const extra = e.reason ? ` reason=${e.reason}` : `${e.status ? ` status=${e.status}` : ""}${e.attempt ? ` attempt=${e.attempt}` : ""}${e.delayMs ? ` delayMs=${e.delayMs}` : ""}`;
+        console.debug(`[IDEMP] ${e.type.toUpperCase()} action=${e.action}${e.key ? ` key=${e.key}…` : ""}${extra}`);
       }
       for (const l of listeners) {
         try { l(e); } catch (err) { queueMicrotask(() => { throw err; }); } // a listener's bug must not break a call
       }
+    }
+  };
+  const sink = {
+    emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number) {
+      queued.push(type === "storage-fallback"
+        ? { type, action: "", key: "", attempt, status, delayMs, reason: action }
+        : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs });
+      if (queued.length === 1) queueMicrotask(dispatch);
     },
   };
   const observed = () => listeners.size > 0 || opts.debug;
@@ -440,8 +455,12 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   async function run(e: Engine, f: Flight, policy: RetryPolicy, resendable: boolean, send: () => Promise<Response>): Promise<Response> {
     const signal = f.controller.signal;
     let offlineBudget = opts.keyTtlMs; // time spent offline is bounded by the key's TTL (SPEC B15)
+    // The first attempt is always sent (navigator.onLine can be false while the
+    // server is reachable); a retry, or a resend after a failure met offline,
+    // waits for the connection instead of spending an attempt.
+    let waitFirst = false;
     for (let attempt = 1; ; ) {
-      if (opts.waitOnline && offlineBudget > 0 && isOffline()) {
+      if ((attempt > 1 || waitFirst) && opts.waitOnline && offlineBudget > 0 && isOffline()) {
         emitFor(f, "offline-wait");
         const started = Date.now();
         await waitOnline(signal, offlineBudget);
@@ -452,16 +471,20 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       let err: unknown;
       try {
         res = await send();
-        if (!(res instanceof Response)) throw new TypeError(`oncefetch: the \`fetch\` option returned ${describe(res)}, not a Response`);
       } catch (x) {
-        res = undefined;
         err = x;
       }
       if (signal.aborted) throw abortError(signal);
+      // A fetch option that answers something else is a bug to surface, not a network failure to retry.
+      if (res !== undefined && !isResponse(res)) throw new TypeError(`oncefetch: the \`fetch\` option resolved with ${describe(res)}, not a Response`);
       // Only a TypeError is a network failure; anything else is a bug to surface, not to retry.
       if (!res && !(err instanceof TypeError)) throw toError(err, "oncefetch: fetch failed");
-      // Offline, a failure is the connection's, not the server's: it spends no attempt.
-      if (!res && opts.waitOnline && offlineBudget > 0 && isOffline()) continue;
+      // Offline, a failure is the connection's, not the server's: it spends no
+      // attempt — for requests that may be sent again at all (SPEC B6, B15).
+      if (!res && resendable && opts.waitOnline && offlineBudget > 0 && isOffline()) {
+        waitFirst = true;
+        continue;
+      }
       const replayed = res ? isReplayed(res) : false;
       const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
       const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random());
@@ -494,12 +517,17 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       error = x;
     }
     if (ident !== null && inflight.get(ident) === f) inflight.delete(ident);
-    if (f.token >= 0) engine?.finish(f.token);
+    try {
+      if (f.token >= 0) engine?.finish(f.token);
+    } catch (x) {
+      error ??= x; // a broken engine must not leave callers waiting (SPEC B12)
+    }
     const shared = bytes !== null;
     for (const c of f.callers) {
       if (c.done) continue;
       c.done = true;
-      c.detach();
+      c.ownsBody = !shared && error === undefined;
+      if (!c.ownsBody) c.detach();
       if (error !== undefined || !res) { c.reject(error); continue; }
       const r = shared ? copyResponse(res, bytes) : res;
       infos.set(r, {
@@ -512,18 +540,27 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   }
 
   /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
-  function join(f: Flight, coalesced: boolean, signal: AbortSignal | null | undefined): Promise<Response> {
+  function join(f: Flight, ident: string | null, coalesced: boolean, signal: AbortSignal | null | undefined): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       const onAbort = () => {
-        if (c.done || !signal) return;
+        if (!signal) return;
+        if (c.done) {
+          // Aborted after its Response arrived: like fetch, stop the body it is reading.
+          if (c.ownsBody) f.controller.abort(signal.reason);
+          return;
+        }
         c.done = true;
         f.callers.delete(c);
         reject(abortError(signal));
-        // The shared request stops only when nobody waits for it any more.
-        if ([...f.callers].every((x) => x.done)) f.controller.abort(signal.reason);
+        // The shared request stops only when nobody waits for it any more, and
+        // an identical call made after that starts afresh instead of joining it.
+        if ([...f.callers].every((x) => x.done)) {
+          if (ident !== null && inflight.get(ident) === f) inflight.delete(ident);
+          f.controller.abort(signal.reason);
+        }
       };
       const c: Caller = {
-        resolve, reject, coalesced, done: false,
+        resolve, reject, coalesced, done: false, ownsBody: false,
         detach: () => signal?.removeEventListener("abort", onAbort),
       };
       f.callers.add(c);
@@ -531,11 +568,13 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     });
   }
 
-  async function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit = {}): Promise<Response> {
+  async function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit | null = {}): Promise<Response> {
+    init ??= {}; // as fetch: null is no init
     if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
-    const signal = init.signal ?? (typeof Request !== "undefined" && input instanceof Request ? input.signal : undefined);
+    // As fetch: an explicit `signal` (even null) replaces a Request's own.
+    const signal = "signal" in init ? init.signal : typeof Request !== "undefined" && input instanceof Request ? input.signal : undefined;
     if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
     if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
     if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
@@ -575,7 +614,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       const running = fresh ? undefined : inflight.get(ident);
       if (running) {
         if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
-        return join(running, true, signal);
+        return join(running, ident, true, signal);
       }
     }
 
@@ -584,7 +623,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       replayed: false, fromOtherTab: false, controller: new AbortController(), callers: new Set(),
     };
     if (ident !== null) inflight.set(ident, f);
-    const caller = join(f, false, signal);
+    const caller = join(f, ident, false, signal);
 
     const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: f.controller.signal };
     if (body !== undefined) sendInit.body = body as BodyInit;
@@ -687,6 +726,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, Math.min(ms, MAX_TIMER_MS));
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** A Response, also from another realm or a polyfill (what the engine reads of it). */
+function isResponse(r: unknown): r is Response {
+  if (r instanceof Response) return true;
+  const x = r as Partial<Response> | null;
+  return typeof x === "object" && x !== null && typeof x.status === "number" && typeof x.headers?.get === "function" && typeof x.arrayBuffer === "function";
 }
 
 function isOffline(): boolean {

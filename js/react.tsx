@@ -114,12 +114,14 @@ class ActionEntry<T> {
   private start(request: ActionRequest<T>, fresh: boolean): Promise<T> {
     const { client, action } = this;
     let last: Response | undefined;
-    let first = true;
+    let calls = 0;
     const bound: BoundFetch = (input, init) => {
-      // `fresh` goes with the first call only: a request that calls fetch again
-      // for the same action must reuse that new key, not mint another.
-      const extra: OnceFetchInit = first && fresh ? { action, fresh: true } : { action };
-      first = false;
+      // A request may send several requests (create, then pay): each is its own
+      // logical action, numbered in order, so a run after an error resends each
+      // one with its own stored key instead of one overwriting the other's.
+      const n = calls++;
+      const extra: OnceFetchInit = { action: n === 0 ? action : `${action}#${n}` };
+      if (fresh) extra.fresh = true;
       return client.fetch(input, { ...init, ...extra }).then((res) => {
         last = res;
         return res;

@@ -39,21 +39,30 @@ export interface Led {
   remoteWaiters: boolean;
 }
 
+let shared: Tabs | null | undefined;
+
 export class Tabs {
   private channel: BroadcastChannel;
   private peers = false;
   private leading = new Map<string, Led>();
   private waiting = new Map<string, (r: TabResult) => void>();
 
-  /** `null` where Web Locks or BroadcastChannel are missing: callers then run alone. */
+  /**
+   * The page's one instance (shared by its clients, so making clients never
+   * leaks channels); `null` where Web Locks or BroadcastChannel are missing:
+   * callers then run alone.
+   */
   static create(): Tabs | null {
+    if (shared !== undefined) return shared;
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-    if (!locks || typeof BroadcastChannel === "undefined") return null;
+    shared = null;
+    if (!locks || typeof BroadcastChannel === "undefined") return shared;
     try {
-      return new Tabs(new BroadcastChannel("oncefetch:1"));
+      shared = new Tabs(new BroadcastChannel("oncefetch:1"));
     } catch {
-      return null; // e.g. an opaque origin
+      // e.g. an opaque origin: tabs rely on the shared key alone
     }
+    return shared;
   }
 
   private constructor(channel: BroadcastChannel) {

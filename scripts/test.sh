@@ -40,6 +40,15 @@ cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings 2>&1 |
 rc=${PIPESTATUS[0]}; [ "$rc" -ne 0 ] && { status=1; fail=$((fail + 1)); }
 summary+=("$(printf '%-34s %s' "clippy (wasm32, -D warnings)" "$([ "$rc" -eq 0 ] && echo clean || echo FAILED)")")
 
+step "fuzz: cargo fuzz on every parser, ~25 s per target (skipped without nightly)"
+bash scripts/fuzz.sh --quick 2>&1 | tee "$LOGS/fuzz"; rc=${PIPESTATUS[0]}
+p=$(grep -Eo '^fuzz: [0-9]+ passed' "$LOGS/fuzz" | grep -Eo '[0-9]+' || echo 0)
+f=$(grep -Eo '^fuzz: [0-9]+ passed, [0-9]+ failed' "$LOGS/fuzz" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' || echo 0)
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+[ "$rc" -ne 0 ] && status=1
+pass=$((pass + p)); fail=$((fail + f))
+summary+=("$(printf '%-34s %4d passed, %d failed' "fuzz (cargo fuzz --quick)" "$p" "$f")")
+
 step "browser edge: wasm-bindgen-test in headless Chromium"
 cargo test --target wasm32-unknown-unknown --test web 2>&1 | tee "$LOGS/wasm"; tally "wasm-bindgen-test (Chromium)" "${PIPESTATUS[0]}" "$LOGS/wasm" cargo
 

@@ -64,7 +64,8 @@ impl Engine {
     pub fn new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: bool, sink: Sink, observed: bool, now: f64) -> Engine {
         let store = Store::open((!memory).then_some(LocalStorage), now);
         let mut e = Engine {
-            ttl_ms,
+            // Bounded so that expiresAt stays a whole number storage can read back.
+            ttl_ms: ttl_ms.clamp(1.0, 1e13),
             settle_ms,
             max_entries: usize::try_from(max_entries).unwrap_or(usize::MAX).max(1),
             store,
@@ -116,8 +117,14 @@ impl Engine {
                 self.write_ahead(&sk, &k, fp, now, &label);
                 (k, false)
             }
-            (None, Some(e)) if e.fingerprint.is_empty() || e.fingerprint == fp => {
+            (None, Some(mut e)) if e.fingerprint.is_empty() || e.fingerprint == fp => {
                 self.event("hit", &label, short(&e.key), 0, 0, 0.0);
+                if e.fingerprint.is_empty() {
+                    // A keyFor key meets its first request: bind it to this payload,
+                    // so the same action with another body gets another key.
+                    e.fingerprint = fp.to_owned();
+                    self.store.save(&sk, &e, self.max_entries, now);
+                }
                 (e.key, true)
             }
             (None, stored) => {

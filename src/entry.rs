@@ -3,6 +3,9 @@
 //! would cost ~30 KB gzipped for five fields). Reading accepts any string
 //! another script or version may have left, and never panics.
 
+/// The largest integer an f64 holds exactly (2^53 - 1): timestamps are kept within it.
+const MAX_SAFE: i64 = (1 << 53) - 1;
+
 /// Where a key stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -109,7 +112,9 @@ impl Entry {
 /// Writes the integer part of `v` (timestamps are whole milliseconds; writing
 /// them by hand keeps float formatting, ~15 KB of wasm, out of the binary).
 fn push_int(out: &mut String, v: f64) {
-    let n = v as i64; // saturating, NaN -> 0
+    // Saturating (NaN -> 0), then clamped to the integers an f64 holds exactly:
+    // at most 16 digits, which is what the reader accepts.
+    let n = (v as i64).clamp(-MAX_SAFE, MAX_SAFE);
     if n < 0 {
         out.push('-');
     }
@@ -237,7 +242,7 @@ impl Parser<'_> {
         if n == 0 || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        Some(if negative { -v } else { v } as f64)
+        Some(if negative { -v } else { v }.clamp(-MAX_SAFE, MAX_SAFE) as f64)
     }
     fn skip_value(&mut self) -> Option<()> {
         match self.peek()? {

@@ -114,6 +114,9 @@ pub struct Store<B: Backend> {
     /// Storage key → times of every entry we know of, so bounds and expiry
     /// are enforced without reading storage back.
     index: SortedMap<Times>,
+    /// After a write fault (quota): new writes go to memory, but the entries
+    /// already in storage stay readable — a pending key must not be lost.
+    writes_to_memory: bool,
     fallback: Option<String>,
     fallback_reported: bool,
 }
@@ -122,7 +125,14 @@ impl<B: Backend> Store<B> {
     /// Opens the store over `primary` (`None`: memory only) and prunes what
     /// expired: every entry under our prefix, of every scope.
     pub fn open(primary: Option<B>, now: f64) -> Self {
-        let mut s = Store { primary, memory: MemoryBackend::default(), index: SortedMap::default(), fallback: None, fallback_reported: false };
+        let mut s = Store {
+            primary,
+            memory: MemoryBackend::default(),
+            index: SortedMap::default(),
+            writes_to_memory: false,
+            fallback: None,
+            fallback_reported: false,
+        };
         s.rescan(now);
         s
     }
@@ -143,24 +153,79 @@ impl<B: Backend> Store<B> {
         self.fallback.is_some()
     }
 
-    fn fall_back(&mut self, why: Fault) {
-        self.primary = None;
+    fn note_fault(&mut self, why: Fault) {
         if self.fallback.is_none() {
             self.fallback = Some(why.0);
         }
+    }
+
+    /// The storage cannot be read (missing, SecurityError) or trusted
+    /// (corrupt entries): everything moves to memory.
+    fn fall_back(&mut self, why: Fault) {
+        self.primary = None;
+        self.note_fault(why);
         // Entries of the faulty storage are no longer ours to count.
         self.index.clear();
     }
 
-    /// Runs `op` on the primary backend, or on memory once it has failed.
-    fn run<T: Default>(&mut self, op: impl Fn(&mut dyn Backend) -> Result<T, Fault>) -> T {
-        if let Some(p) = self.primary.as_mut() {
-            match op(p) {
-                Ok(v) => return v,
-                Err(f) => self.fall_back(f),
+    fn get_raw(&mut self, k: &str) -> Option<String> {
+        if self.writes_to_memory || self.primary.is_none() {
+            if let Ok(Some(v)) = self.memory.get(k) {
+                return Some(v);
             }
         }
-        op(&mut self.memory).unwrap_or_default()
+        let p = self.primary.as_ref()?;
+        match p.get(k) {
+            Ok(v) => v,
+            Err(f) => {
+                self.fall_back(f);
+                None
+            }
+        }
+    }
+
+    fn set_raw(&mut self, k: &str, v: &str) {
+        if !self.writes_to_memory {
+            if let Some(p) = self.primary.as_mut() {
+                match p.set(k, v) {
+                    Ok(()) => return,
+                    Err(f) => {
+                        // Full (QuotaExceededError): keep reading what is there.
+                        self.writes_to_memory = true;
+                        self.note_fault(f);
+                    }
+                }
+            }
+        }
+        let _ = self.memory.set(k, v);
+    }
+
+    fn remove_raw(&mut self, k: &str) {
+        if let Some(p) = self.primary.as_mut() {
+            if let Err(f) = p.remove(k) {
+                if !self.writes_to_memory {
+                    self.fall_back(f);
+                }
+            }
+        }
+        let _ = self.memory.remove(k);
+    }
+
+    fn keys_raw(&mut self) -> Vec<String> {
+        let mut keys = match self.primary.as_ref().map(|p| p.keys()) {
+            Some(Ok(keys)) => keys,
+            Some(Err(f)) => {
+                self.fall_back(f);
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        for k in self.memory.keys().unwrap_or_default() {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
     }
 
     /// Re-reads every entry under our prefix: prunes expired ones, and falls
@@ -168,25 +233,24 @@ impl<B: Backend> Store<B> {
     /// into our namespace: the storage cannot be trusted).
     pub fn rescan(&mut self, now: f64) {
         self.index.clear();
-        let keys: Vec<String> = self.run(|b| b.keys());
+        let keys = self.keys_raw();
         for k in keys.into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
             match self.read(&k) {
-                Some(e) if e.expired(now) => self.run(|b| b.remove(&k)),
+                Some(e) if e.expired(now) => self.remove_raw(&k),
                 Some(e) => {
                     self.index.insert(&k, Times { created_at: e.created_at, expires_at: e.expires_at });
                 }
                 None => {}
             }
-            if self.fell_back() {
-                break;
+            if self.primary.is_none() {
+                break; // fell back: what is left in storage is no longer ours to prune
             }
         }
     }
 
     /// Reads and parses `k`; a corrupt value triggers the fall-back.
     fn read(&mut self, k: &str) -> Option<Entry> {
-        let text: Option<String> = self.run(|b| b.get(k));
-        let text = text?;
+        let text = self.get_raw(k)?;
         match Entry::parse(&text) {
             Some(e) => Some(e),
             None if self.primary.is_some() && is_our_shape(k) => {
@@ -215,8 +279,7 @@ impl<B: Backend> Store<B> {
     /// returns), then keeps at most `max_entries` in the scope of `k`,
     /// dropping expired entries first, then the oldest.
     pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
-        let json = e.to_json();
-        self.run(|b| b.set(k, &json));
+        self.set_raw(k, &e.to_json());
         // Only a new key can push the scope over its bound.
         if self.index.insert(k, Times { created_at: e.created_at, expires_at: e.expires_at }) {
             self.enforce_bounds(k, max_entries, now);
@@ -251,24 +314,19 @@ impl<B: Backend> Store<B> {
 
     /// Removes the entry under `k`.
     pub fn remove(&mut self, k: &str) {
-        self.run(|b| b.remove(k));
+        self.remove_raw(k);
         self.index.remove(k);
     }
 
     /// Removes every entry whose storage key starts with `prefix` (one scope),
     /// including ones other tabs wrote since start-up; returns how many.
     pub fn clear_prefix(&mut self, prefix: &str) -> usize {
-        let keys: Vec<String> = self.run(|b| b.keys());
-        let mine: Vec<String> = keys.into_iter().filter(|k| k.starts_with(prefix)).collect();
+        // Storage and the memory fall-back alike: keys_raw lists both.
+        let mine: Vec<String> = self.keys_raw().into_iter().filter(|k| k.starts_with(prefix)).collect();
         for k in &mine {
             self.remove(k);
         }
-        // The memory fall-back may hold entries too, even after a fault.
-        let mem: Vec<String> = self.memory.keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(prefix)).collect();
-        for k in &mem {
-            let _ = self.memory.remove(k);
-        }
-        mine.len().max(mem.len())
+        mine.len()
     }
 
     /// Number of indexed entries of the scope with storage-key prefix `prefix`.
@@ -399,6 +457,25 @@ mod tests {
         assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k1".into()));
         assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
         assert_eq!(s.take_fallback(), None); // reported once
+    }
+
+    #[test]
+    fn b10_after_a_quota_fault_keys_already_stored_stay_readable() {
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        s.save(&sk("a", "pay:1"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        if let Some(p) = s.primary.as_mut() {
+            p.fail_set = true;
+        }
+        s.save(&sk("a", "other"), &entry("k2", 0.0, 100.0), 10, 0.0);
+        assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
+        assert_eq!(s.load(&sk("a", "pay:1"), 1.0).map(|e| e.key), Some("k1".into()), "the pending key is not lost");
+        assert_eq!(s.load(&sk("a", "other"), 1.0).map(|e| e.key), Some("k2".into()));
+        // A newer write (in memory) wins over the stored one.
+        s.save(&sk("a", "pay:1"), &entry("k3", 0.0, 100.0), 10, 0.0);
+        assert_eq!(s.load(&sk("a", "pay:1"), 1.0).map(|e| e.key), Some("k3".into()));
+        s.remove(&sk("a", "pay:1"));
+        assert_eq!(s.load(&sk("a", "pay:1"), 1.0), None, "removed from both");
+        assert_eq!(s.clear_prefix(&scope_prefix("a")), 1);
     }
 
     #[test]

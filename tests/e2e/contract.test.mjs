@@ -211,12 +211,37 @@ test("B4 the request is aborted only when every caller has aborted; the key stay
     setTimeout(() => a2.abort(), 200);
     const r = await Promise.all([within(p1), within(p2)]);
     const elapsed = performance.now() - started;
-    const again = await c.fetch("/api/echo", { method: "POST", body: "z", action: "reuse" });
-    return { r, elapsed, inflight: c.inflight, again: again.status };
+    const inflight = c.inflight;
+    const again = await c.fetch("/api/slow?ms=3000", { method: "POST", body: "y" });
+    return { r, elapsed, inflight, again: again.status, fromStorage: c.info(again).fromStorage };
   });
   assert.deepEqual(out.r.map((x) => x.name), ["AbortError", "AbortError"]);
   assert.ok(out.elapsed < 2500, `both callers rejected at their abort, not at the response (${out.elapsed} ms)`);
   assert.equal(out.inflight, 0);
+  assert.equal(out.again, 200);
+  assert.equal(out.fromStorage, true, "the aborted action's key was kept for the next try");
+  const reqs = await requests("/api/slow");
+  assert.equal(reqs.length, 2);
+  assert.equal(reqs[0].key, reqs[1].key, "the next try sent the same key");
+});
+
+test("B4 abort then the same call again (React Strict Mode's effect cleanup): the new call is not rejected with the old abort", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    await c.fetch("/api/echo", { method: "POST", body: "warm-up" });
+    const ac = new AbortController();
+    const first = c.fetch("/api/idem/tasks?delay=200", { method: "POST", body: "mount", signal: ac.signal });
+    ac.abort(); // cleanup of the first mount
+    const second = c.fetch("/api/idem/tasks?delay=200", { method: "POST", body: "mount" }); // the second mount
+    const [a, b] = await Promise.all([within(first), within(second)]);
+    return { a: a.name, b: b.ok ? [b.value.status, c.info(b.value).key] : b };
+  });
+  assert.equal(out.a, "AbortError");
+  assert.ok(out.b[0] === 201 || out.b[0] === 200, JSON.stringify(out.b));
+  const log = await harness.log(server.url);
+  assert.equal(log.tasks.idem.length, 1, "one task");
+  assert.ok(log.requests.filter((r) => r.path === "/api/idem/tasks").every((r) => r.key === out.b[1]), "one key");
 });
 
 test("B4 an already-aborted signal rejects at once and sends nothing", async (t) => {
@@ -439,6 +464,22 @@ test("B9 keyFor is stable, persisted across reloads, one per bulk item", async (
   assert.notEqual(released, first[0], "release forgets the key");
 });
 
+test("B9 a keyFor key is bound to the first payload sent with it: another payload gets another key", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const k = await c.keyFor("order:1");
+    const a = await c.fetch("/api/idem/tasks", { method: "POST", body: "qty=1", action: "order:1" });
+    const again = await c.fetch("/api/idem/tasks", { method: "POST", body: "qty=1", action: "order:1" });
+    const b = await c.fetch("/api/idem/tasks", { method: "POST", body: "qty=2", action: "order:1" });
+    return { k, ka: c.info(a).key, kAgain: c.info(again).key, kb: c.info(b).key, statuses: [a.status, again.status, b.status] };
+  });
+  assert.equal(out.ka, out.k, "the first request uses the keyFor key");
+  assert.equal(out.kAgain, out.k);
+  assert.notEqual(out.kb, out.k, "never the same key with a different payload");
+  assert.deepEqual(out.statuses, [201, 201, 201], "no 422 from the server");
+});
+
 // ------------------------------------------------------------------ B10 storage faults
 
 for (const [name, sabotage] of [
@@ -479,6 +520,24 @@ for (const [name, sabotage] of [
   });
 }
 
+test("B10 after a quota fault, a key already pending in localStorage is still sent", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const first = createClient();
+    const a = await first.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:1", headers: { "x-fault": "status=503" }, retry: false });
+    Storage.prototype.setItem = function () { throw new DOMException("full", "QuotaExceededError"); };
+    const c = createClient();
+    const events = [];
+    c.on((e) => events.push(e.type));
+    await c.fetch("/api/echo", { method: "POST", body: "other" }); // meets the fault
+    const b = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:1" });
+    return { ka: first.info(a).key, kb: c.info(b).key, fromStorage: c.info(b).fromStorage, fallbacks: events.filter((e) => e === "storage-fallback").length };
+  });
+  assert.equal(out.kb, out.ka, "the pending key survived the quota fault");
+  assert.equal(out.fromStorage, true);
+  assert.equal(out.fallbacks, 1);
+});
+
 // ------------------------------------------------------------------ B11 events
 
 test("B11 events and the debug log: types in order, keys cut to 8 characters", async (t) => {
@@ -508,14 +567,38 @@ test("B11 events and the debug log: types in order, keys cut to 8 characters", a
   assert.ok(!lines.some((l) => l.includes(out.key)), "full keys never appear in logs");
 });
 
+test("B11 a listener may unsubscribe and call the client from inside an event", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const seen = [];
+    let nested;
+    const off = c.on((e) => {
+      seen.push(e.type);
+      if (e.type === "settled" && !nested) {
+        off();
+        nested = c.fetch("/api/echo", { method: "POST", body: "nested" });
+      }
+    });
+    await c.fetch("/api/echo", { method: "POST", body: "outer" });
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await within(nested);
+    return { seen, nested: r.ok ? r.value.status : r };
+  });
+  assert.equal(out.nested, 200);
+  assert.equal(out.seen.filter((e) => e === "settled").length, 1, "unsubscribed: the nested call's events are not seen");
+  assert.deepEqual(p.logs.filter((l) => l.startsWith("pageerror")), []);
+});
+
 // ------------------------------------------------------------------ B12 never hang
 
 test("B12 failures at the JS boundary settle every caller with an Error", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
+    let nonResponseCalls = 0;
     const cases = {
       throwsSync: () => { throw new Error("sync boom"); },
-      nonResponse: async () => ({ status: 200 }),
+      nonResponse: async () => { nonResponseCalls++; return { status: 200 }; },
       rejectsString: () => Promise.reject("a string"),
       rejectsNull: () => Promise.reject(null),
       isReplayedThrows: null,
@@ -533,6 +616,7 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     const c = createClient();
     const cut = await Promise.all([1, 2].map(() => within(c.fetch("/api/stream?chunks=3&cut=1", { method: "POST", body: "s" }), 5000)));
     out.cutBody = cut.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
+    out.nonResponseCalls = nonResponseCalls;
     return out;
   });
   for (const name of ["throwsSync", "nonResponse", "rejectsString", "rejectsNull", "isReplayedThrows"]) {
@@ -540,6 +624,7 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     assert.equal(out[name + "Inflight"], 0, name);
   }
   assert.deepEqual(out.cutBody, ["Error", "Error"]);
+  assert.equal(out.nonResponseCalls, 1, "a non-Response is a bug to surface, not a network failure to retry");
 });
 
 // ------------------------------------------------------------------ B13 scopes

@@ -41,7 +41,7 @@ async function tabs(t, n, options = {}) {
     pages.push(p);
   }
   // Let the tabs introduce themselves on the channel.
-  if (n > 1) for (const p of pages) await p.waitForFunction(() => window.peerSeen);
+  if (n > 1 && options.crossTab !== false) for (const p of pages) await p.waitForFunction(() => window.peerSeen);
   await pages[0].waitForTimeout(50);
   return { context, pages };
 }
@@ -86,24 +86,32 @@ test("B14 the first tab closed mid-flight: the second completes with the same ke
   assert.equal(log.tasks.idem.length, 1, "one record");
 });
 
-test("B14 a lone tab takes no lock, and crossTab: false turns it off", async (t) => {
+test("B14 a lone tab takes no lock", async (t) => {
   const { pages } = await tabs(t, 1);
   const out = await pages[0].evaluate(async () => {
     const held = [];
     const orig = navigator.locks.request.bind(navigator.locks);
     navigator.locks.request = (...args) => { held.push(args[0]); return orig(...args); };
     await client.fetch("/api/echo", { method: "POST", body: "alone" });
-    const other = createClient({ crossTab: false });
-    await other.fetch("/api/echo", { method: "POST", body: "off" });
     return held;
   });
   assert.deepEqual(out, []);
 });
 
+test("B14 crossTab: false: two tabs each send, and only the shared key keeps it to one effect", async (t) => {
+  const { pages } = await tabs(t, 2, { crossTab: false, retry: { baseMs: 50, maxRetryAfterMs: 200, attempts: 10 } });
+  const [a, b] = await Promise.all(pages.map((p) => p.evaluate(create(400))));
+  const log = await serverLog();
+  assert.ok(log.requests.filter((r) => r.path === "/api/idem/tasks").length >= 2, "no cross-tab coordination");
+  assert.ok(!a.events.includes("cross-tab-wait") && !b.events.includes("cross-tab-wait"));
+  assert.equal(log.tasks.idem.length, 1);
+});
+
 test("B15 offline during a retry: no attempt is spent; back online the request completes with the same key", async (t) => {
-  const { context, pages } = await tabs(t, 1, { retry: { baseMs: 400, maxMs: 400 } });
+  const { context, pages } = await tabs(t, 1);
   const p = pages[0];
-  await harness.faults(server.url, [{ path: "/api/idem/tasks", status: 503, times: 1 }]);
+  // Retry-After makes the wait before the retry a known second: time to go offline.
+  await harness.faults(server.url, [{ path: "/api/idem/tasks", status: 503, retryAfter: "1", times: 1 }]);
   const result = p.evaluate(create(0));
   await p.waitForFunction(() => window.events.includes("retry"));
   await context.setOffline(true);
@@ -136,4 +144,15 @@ test("B15 a call made while offline waits for the connection instead of failing"
     return within(c.fetch("/api/echo", { method: "POST", body: "x" }), 3000);
   }).catch((e) => e);
   assert.equal(off.ok, true, "online again: waitOnline: false sends at once");
+});
+
+test("B15 offline, an unkeyed POST is not sent again: the caller gets the network error", async (t) => {
+  const { context, pages } = await tabs(t, 1);
+  await pages[0].evaluate(() => { window.c = createClient({ keyedMethods: ["PATCH"] }); return c.keyFor("load the wasm while online"); });
+  await context.setOffline(true);
+  const out = await pages[0].evaluate(() => within(c.fetch("/api/echo", { method: "POST", body: "unkeyed" }), 3000));
+  await context.setOffline(false);
+  assert.equal(out.ok, false);
+  assert.equal(out.name, "TypeError", JSON.stringify(out));
+  assert.match(out.message, /1 attempt/);
 });
