@@ -2,7 +2,7 @@
 // as an npm dependency) in headless Chromium against the reference server:
 // each scenario the page shows, checked on what the server really received.
 // Also the oncefetch/react hook checks (www/hooks.html), and the screenshots
-// docs/demo.png and docs/demo-faults.png.
+// demo.png and demo-faults.png (docs/ with UPDATE_SCREENSHOTS=1).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -74,10 +74,15 @@ async function countersShow(p, plain, once) {
   );
 }
 
-/** Saves docs/<name>: the viewport, or from the control bar down to the event stream. */
+/**
+ * Saves <name>: the viewport, or from the control bar down to the event stream.
+ * Into test-results/ (git-ignored) on every run; into docs/, the README's
+ * pictures, with UPDATE_SCREENSHOTS=1, so a test run leaves the tree clean.
+ */
 async function screenshot(p, name, { controls = false } = {}) {
-  fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
-  const file = path.join(ROOT, "docs", name);
+  const dir = path.join(ROOT, process.env.UPDATE_SCREENSHOTS === "1" ? "docs" : "test-results");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
   if (!controls) return p.screenshot({ path: file });
   const top = await p.locator(".bar").boundingBox();
   const bottom = await p.locator(".events").boundingBox();
