@@ -375,8 +375,12 @@ interface Flight {
   replayed: boolean;
   /** The answer came from another tab's request (SPEC B14). */
   fromOtherTab: boolean;
-  controller: AbortController;
+  /** Aborts the shared request; only made when the first caller can abort at all. */
+  controller: AbortController | null;
   callers: Set<Caller>;
+  /** Its keys in the in-flight maps. */
+  ident: string | null;
+  textKey: string | null;
 }
 
 /** Creates a client. Synchronous: the wasm engine loads on first use. */
@@ -385,6 +389,17 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   const listeners = new Set<(e: OnceFetchEvent) => void>();
   const infos = new WeakMap<Response, FetchInfo>();
   const inflight = new Map<string, Flight>();
+  const inflightText = new Map<string, Flight>();
+  /** Registers a flight for joiners; a newer flight of the same action (fresh) replaces it. */
+  const track = (f: Flight) => {
+    if (f.ident !== null) inflight.set(f.ident, f);
+    if (f.textKey !== null) inflightText.set(f.textKey, f);
+  };
+  /** Ends joining: nothing joins an abandoned or finished flight. */
+  const untrack = (f: Flight) => {
+    if (f.ident !== null && inflight.get(f.ident) === f) inflight.delete(f.ident);
+    if (f.textKey !== null && inflightText.get(f.textKey) === f) inflightText.delete(f.textKey);
+  };
   let engine: Engine | undefined;
   let defaultPolicy: RetryPolicy | undefined;
 
@@ -453,7 +468,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
   /** Sends until the engine says the answer is final; resolves with it. */
   async function run(e: Engine, f: Flight, policy: RetryPolicy, resendable: boolean, send: () => Promise<Response>): Promise<Response> {
-    const signal = f.controller.signal;
+    const signal = f.controller?.signal;
     let offlineBudget = opts.keyTtlMs; // time spent offline is bounded by the key's TTL (SPEC B15)
     // The first attempt is always sent (navigator.onLine can be false while the
     // server is reachable); a retry, or a resend after a failure met offline,
@@ -474,7 +489,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       } catch (x) {
         err = x;
       }
-      if (signal.aborted) throw abortError(signal);
+      if (signal?.aborted) throw abortError(signal);
       // A fetch option that answers something else is a bug to surface, not a network failure to retry.
       if (res !== undefined && !isResponse(res)) throw new TypeError(`oncefetch: the \`fetch\` option resolved with ${describe(res)}, not a Response`);
       // Only a TypeError is a network failure; anything else is a bug to surface, not to retry.
@@ -504,7 +519,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   }
 
   /** Hands the final answer (or error) to every caller still waiting. */
-  async function deliver(ident: string | null, f: Flight, outcome: Promise<Response>): Promise<void> {
+  async function deliver(f: Flight, outcome: Promise<Response>): Promise<void> {
     let res: Response | undefined;
     let error: unknown;
     let bytes: ArrayBuffer | null = null;
@@ -516,7 +531,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     } catch (x) {
       error = x;
     }
-    if (ident !== null && inflight.get(ident) === f) inflight.delete(ident);
+    untrack(f);
     try {
       if (f.token >= 0) engine?.finish(f.token);
     } catch (x) {
@@ -540,13 +555,13 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   }
 
   /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
-  function join(f: Flight, ident: string | null, coalesced: boolean, signal: AbortSignal | null | undefined): Promise<Response> {
+  function join(f: Flight, coalesced: boolean, signal: AbortSignal | null | undefined): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       const onAbort = () => {
         if (!signal) return;
         if (c.done) {
           // Aborted after its Response arrived: like fetch, stop the body it is reading.
-          if (c.ownsBody) f.controller.abort(signal.reason);
+          if (c.ownsBody) f.controller?.abort(signal.reason);
           return;
         }
         c.done = true;
@@ -555,8 +570,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         // The shared request stops only when nobody waits for it any more, and
         // an identical call made after that starts afresh instead of joining it.
         if ([...f.callers].every((x) => x.done)) {
-          if (ident !== null && inflight.get(ident) === f) inflight.delete(ident);
-          f.controller.abort(signal.reason);
+          untrack(f);
+          f.controller?.abort(signal.reason);
         }
       };
       const c: Caller = {
@@ -608,24 +623,31 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (signal?.aborted) throw abortError(signal);
 
     // Identity and coalescing (SPEC B2, B3). Stream bodies cannot be replayed: never joined.
+    // A text body (or none) is looked up by its text first: joiners of a burst
+    // skip the copy into wasm and the hashing. The scope is length-prefixed;
+    // method, URL and action cannot contain a newline.
+    const textKey = bodyId.bytes === undefined && !bodyId.stream
+      ? `${method}\n${url}\n${action ?? ""}\n${scope.length}:${scope}\n${bodyId.text ?? ""}` : null;
+    let running = fresh || textKey === null ? undefined : inflightText.get(textKey);
     let ident: string | null = null;
-    if (!bodyId.stream) {
+    if (!running && !bodyId.stream) {
       ident = e.identify(scope, method, url, action, bodyId.text, bodyId.bytes);
-      const running = fresh ? undefined : inflight.get(ident);
-      if (running) {
-        if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
-        return join(running, ident, true, signal);
-      }
+      running = fresh ? undefined : inflight.get(ident);
+    }
+    if (running) {
+      if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
+      return join(running, true, signal);
     }
 
     const f: Flight = {
       token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
-      replayed: false, fromOtherTab: false, controller: new AbortController(), callers: new Set(),
+      replayed: false, fromOtherTab: false, controller: signal ? new AbortController() : null,
+      callers: new Set(), ident, textKey,
     };
-    if (ident !== null) inflight.set(ident, f);
-    const caller = join(f, ident, false, signal);
+    track(f);
+    const caller = join(f, false, signal);
 
-    const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: f.controller.signal };
+    const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: f.controller?.signal };
     if (body !== undefined) sendInit.body = body as BodyInit;
     const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
     const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
@@ -655,12 +677,13 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       return copyResponse(res, bytes);
     };
 
-    // Keyed actions are serialised across tabs (SPEC B14); fresh ones are new actions by definition.
-    const outcome = tabs && keyed && ident !== null && !fresh
-      ? tabs.single(lockName(ident), f.controller.signal, start, () => emitFor(f, "cross-tab-wait"))
+    // Keyed actions are serialised across tabs (SPEC B14) once another tab has
+    // been seen; fresh ones are new actions by definition.
+    const outcome = tabs?.hasPeers && keyed && ident !== null && !fresh
+      ? tabs.single(lockName(ident), f.controller?.signal, start, () => emitFor(f, "cross-tab-wait"))
           .then((r) => (r instanceof Response ? r : fromOtherTab(f, r)))
       : start();
-    void deliver(ident, f, outcome).finally(() => {
+    void deliver(f, outcome).finally(() => {
       if (policy !== defaultPolicy) policy.free();
     });
     return caller;
@@ -719,12 +742,12 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 /** setTimeout fires at once past 2^31-1 ms; longer waits are clamped to that (~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const onAbort = () => { clearTimeout(timer); reject(abortError(signal)); };
-    const timer = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, Math.min(ms, MAX_TIMER_MS));
-    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => { clearTimeout(timer); reject(signal && abortError(signal)); };
+    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, Math.min(ms, MAX_TIMER_MS));
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 

@@ -44,6 +44,11 @@ let shared: Tabs | null | undefined;
 export class Tabs {
   private channel: BroadcastChannel;
   private peers = false;
+
+  /** Another tab running oncefetch has been seen: actions are worth a lock. */
+  get hasPeers(): boolean {
+    return this.peers;
+  }
   private leading = new Map<string, Led>();
   private waiting = new Map<string, (r: TabResult) => void>();
 
@@ -87,7 +92,7 @@ export class Tabs {
    */
   async single(
     name: string,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     lead: (led: Led) => Promise<Response>,
     onWait: () => void,
   ): Promise<Response | TabResult> {
