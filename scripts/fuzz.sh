@@ -21,12 +21,15 @@ TOOLS=${ONCEFETCH_TOOLS:-$ROOT/.tools}
 say() { printf '[fuzz] %s\n' "$*"; }
 
 SECONDS_EACH=${FUZZ_SECONDS:-300}
+# --quick (the test run) starts from a fixed seed, so it replays the same
+# exploration every time instead of a new random one; FUZZ_SEED overrides.
+SEED=${FUZZ_SEED:-}
 JOBS=${FUZZ_JOBS:-2}
 FEATURES=()
 TARGETS=()
 for arg in "$@"; do
   case $arg in
-    --quick) SECONDS_EACH=${FUZZ_SECONDS:-25} ;;
+    --quick) SECONDS_EACH=${FUZZ_SECONDS:-25}; SEED=${FUZZ_SEED:-1} ;;
     --strict) FEATURES=(--features strict) ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) say "unknown option $arg"; exit 2 ;;
@@ -86,7 +89,8 @@ fuzz_one() { # target
   mkdir -p "$work" "fuzz/corpus/$t"
   # The first corpus directory receives new inputs; the seeds are only read.
   cargo +nightly fuzz run "${FUZZ_FLAGS[@]}" "$t" "$work" "fuzz/corpus/$t" -- \
-    -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
+    -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    ${SEED:+-seed="$SEED"} >"$log" 2>&1
 }
 pass=0; fail=0; failed=()
 report() { # target rc

@@ -24,6 +24,10 @@ pub trait Backend {
     fn keys(&self) -> Result<Vec<String>, Fault>;
 }
 
+/// In the memory fall-back, marks an entry that storage refused to remove
+/// (no entry we write is ever empty).
+const TOMBSTONE: &str = "";
+
 /// A map from string keys, sorted by key: lookups by binary search, and the
 /// keys sharing a prefix (one scope's entries) are one contiguous run. Small
 /// in wasm (a B-tree costs ~10 KB) and fast at the sizes we hold (≤ maxEntries
@@ -170,8 +174,10 @@ impl<B: Backend> Store<B> {
 
     fn get_raw(&mut self, k: &str) -> Option<String> {
         if self.writes_to_memory || self.primary.is_none() {
-            if let Ok(Some(v)) = self.memory.get(k) {
-                return Some(v);
+            match self.memory.get(k) {
+                Ok(Some(v)) if v == TOMBSTONE => return None,
+                Ok(Some(v)) => return Some(v),
+                _ => {}
             }
         }
         let p = self.primary.as_ref()?;
@@ -201,14 +207,22 @@ impl<B: Backend> Store<B> {
     }
 
     fn remove_raw(&mut self, k: &str) {
+        let mut still_stored = false;
         if let Some(p) = self.primary.as_mut() {
             if let Err(f) = p.remove(k) {
-                if !self.writes_to_memory {
+                if self.writes_to_memory {
+                    still_stored = true;
+                } else {
                     self.fall_back(f);
                 }
             }
         }
-        let _ = self.memory.remove(k);
+        if still_stored && self.primary.is_some() {
+            // Storage refused the removal but stays readable: hide its copy.
+            let _ = self.memory.set(k, TOMBSTONE);
+        } else {
+            let _ = self.memory.remove(k);
+        }
     }
 
     fn keys_raw(&mut self) -> Vec<String> {
@@ -225,6 +239,7 @@ impl<B: Backend> Store<B> {
                 keys.push(k);
             }
         }
+        keys.retain(|k| !matches!(self.memory.get(k), Ok(Some(v)) if v == TOMBSTONE));
         keys
     }
 
@@ -349,6 +364,7 @@ mod tests {
         map: MemoryBackend,
         fail_get: bool,
         fail_set: bool,
+        fail_remove: bool,
     }
     impl Backend for Flaky {
         fn get(&self, k: &str) -> Result<Option<String>, Fault> {
@@ -358,7 +374,7 @@ mod tests {
             if self.fail_set { Err(Fault("QuotaExceededError".into())) } else { self.map.set(k, v) }
         }
         fn remove(&mut self, k: &str) -> Result<(), Fault> {
-            self.map.remove(k)
+            if self.fail_remove { Err(Fault("refused".into())) } else { self.map.remove(k) }
         }
         fn keys(&self) -> Result<Vec<String>, Fault> {
             if self.fail_get { Err(Fault("SecurityError".into())) } else { self.map.keys() }
@@ -465,6 +481,22 @@ mod tests {
         s.remove(&sk("a", "pay:1"));
         assert_eq!(s.load(&sk("a", "pay:1"), 1.0), None, "removed from both");
         assert_eq!(s.clear_prefix(&scope_prefix("a")), 1);
+    }
+
+    #[test]
+    fn b13_a_removal_storage_refuses_after_a_quota_fault_still_hides_the_key() {
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        if let Some(p) = s.primary.as_mut() {
+            p.fail_set = true;
+            p.fail_remove = true;
+        }
+        s.save(&sk("a", "y"), &entry("k2", 0.0, 100.0), 10, 0.0); // meets the quota fault
+        assert_eq!(s.clear_prefix(&scope_prefix("a")), 2);
+        assert_eq!(s.load(&sk("a", "x"), 0.0), None, "cleared, although storage kept its copy");
+        assert_eq!(s.load(&sk("a", "y"), 0.0), None);
+        s.save(&sk("a", "x"), &entry("k3", 0.0, 100.0), 10, 0.0);
+        assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k3".into()), "a new write shows again");
     }
 
     #[test]
