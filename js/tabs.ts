@@ -17,6 +17,9 @@
 /** Largest response body handed to other tabs; bigger ones are re-fetched there (the server replays). */
 export const CROSS_TAB_MAX_BYTES = 1024 * 1024;
 
+/** How long a tab that got the lock waits for the leader's answer still in transit. */
+const RESULT_GRACE_MS = 150;
+
 /** The final answer of an action, as posted to other tabs. */
 export interface TabResult {
   status: number;
@@ -50,6 +53,12 @@ export class Tabs {
     return this.peers;
   }
   private leading = new Map<string, Led>();
+  /**
+   * Waits announced for actions this tab is not (yet) seen leading: the lock
+   * is granted before its callback runs, so a follower's "wait" can arrive
+   * first. The leader picks it up when its callback starts.
+   */
+  private early = new Set<string>();
   private waiting = new Map<string, (r: TabResult) => void>();
 
   /**
@@ -76,7 +85,15 @@ export class Tabs {
       const m = ev.data;
       if (m.type === "hello") { this.peers = true; this.post({ type: "here" }); }
       else if (m.type === "here") this.peers = true;
-      else if (m.type === "wait") { this.peers = true; const led = this.leading.get(m.name); if (led) led.remoteWaiters = true; }
+      else if (m.type === "wait") {
+        this.peers = true;
+        const led = this.leading.get(m.name);
+        if (led) led.remoteWaiters = true;
+        else {
+          if (this.early.size >= 1000) this.early.clear(); // waits for actions led elsewhere: bounded
+          this.early.add(m.name);
+        }
+      }
       else if (m.type === "result") this.waiting.get(m.name)?.(m.result);
     };
     this.post({ type: "hello" });
@@ -98,8 +115,9 @@ export class Tabs {
   ): Promise<Response | TabResult> {
     if (!this.peers) return this.runLeading(name, lead);
     let received: TabResult | undefined;
+    let arrived: (() => void) | undefined;
     // Listen before asking for the lock: the leader may answer at any moment.
-    this.waiting.set(name, (r) => { received = r; });
+    this.waiting.set(name, (r) => { received = r; arrived?.(); });
     try {
       const locks = navigator.locks;
       const mine = await locks.request(name, { ifAvailable: true }, async (lock) =>
@@ -107,20 +125,30 @@ export class Tabs {
       if (mine) return mine.res;
       onWait();
       this.post({ type: "wait", name });
-      return await locks.request(name, { signal }, async () =>
-        received ?? this.runLeading(name, lead));
+      return await locks.request(name, { signal }, async () => {
+        if (!received) {
+          // The leader posts its answer before releasing the lock, but the two
+          // travel separately: the lock may come first. Give the answer a moment.
+          await new Promise<void>((resolve) => {
+            arrived = resolve;
+            setTimeout(resolve, RESULT_GRACE_MS);
+          });
+        }
+        return received ?? this.runLeading(name, lead);
+      });
     } finally {
       this.waiting.delete(name);
     }
   }
 
   private async runLeading(name: string, lead: (led: Led) => Promise<Response>): Promise<Response> {
-    const led: Led = { remoteWaiters: false };
+    const led: Led = { remoteWaiters: this.early.delete(name) };
     this.leading.set(name, led);
     try {
       return await lead(led);
     } finally {
       this.leading.delete(name);
+      this.early.delete(name);
     }
   }
 
