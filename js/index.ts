@@ -504,6 +504,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
       const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random());
       if (delay < 0) {
+        f.token = -1; // a final verdict ends the flight in the engine
         f.replayed = replayed;
         if (res) return res;
         throw new TypeError(`oncefetch: network request failed after ${attempt} attempt${attempt > 1 ? "s" : ""}`, { cause: err });
@@ -533,6 +534,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     }
     untrack(f);
     try {
+      // Only a flight that got no final verdict (aborted, failed here) is still open.
       if (f.token >= 0) engine?.finish(f.token);
     } catch (x) {
       error ??= x; // a broken engine must not leave callers waiting (SPEC B12)
@@ -654,15 +656,12 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
     /** Finds or mints the key, writes it ahead of the send (SPEC B1, B5, B8), and sends until the answer is final. */
     const start = async (led?: Led): Promise<Response> => {
-      if (ident !== null) {
-        const t = e.begin(ident, label, keyed, fresh, callerKey, Date.now());
-        f.token = Math.floor(t / 2);
-        f.fromStorage = t % 2 === 1;
-        if (keyed) f.key = e.key(f.token);
-      } else {
-        f.token = e.begin("", label, false, true, undefined, Date.now()) / 2;
-        if (keyed) f.key = callerKey ?? e.newKey();
-      }
+      // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
+      const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
+      const sp = h.indexOf(" ");
+      f.token = Number(h.slice(0, sp));
+      f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
+      if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.newKey();
       if (keyed && f.key !== null && callerKey === undefined) {
         headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
       }

@@ -101,12 +101,14 @@ impl Engine {
     }
 
     /// Starts a flight: finds or mints the key and writes it ahead of the send.
-    /// Returns `token * 2 + fromStorage`.
-    pub fn begin(&mut self, ident: &str, label: String, keyed: bool, fresh: bool, caller_key: Option<String>, now: f64) -> Result<f64, JsValue> {
+    /// Returns everything the facade needs in one crossing, as
+    /// `"<token> <1 if the key came from storage, else 0> <key>"` (the key is
+    /// empty when unkeyed; it may contain spaces, so it comes last).
+    pub fn begin(&mut self, ident: &str, label: String, keyed: bool, fresh: bool, caller_key: Option<String>, now: f64) -> Result<String, JsValue> {
         self.event("check", &label, "", 0, 0, 0.0);
         if !keyed {
             let token = self.add_flight(Flight { storage_key: None, key: String::new(), label });
-            return Ok(f64::from(token) * 2.0);
+            return Ok(handle(token, false, ""));
         }
         let sk = storage_key(ident).ok_or(Error::invalid("action", "has an invalid identity"))?;
         let fp = fingerprint_of(ident);
@@ -140,17 +142,14 @@ impl Engine {
             }
         };
         self.report_fallback();
+        let out_key = key.clone();
         let token = self.add_flight(Flight { storage_key: Some(sk), key, label });
-        Ok(f64::from(token) * 2.0 + if from_storage { 1.0 } else { 0.0 })
-    }
-
-    /// The raw key of a flight ("" when unkeyed).
-    pub fn key(&self, token: u32) -> String {
-        self.flight(token).map(|f| f.key.clone()).unwrap_or_default()
+        Ok(handle(token, from_storage, &out_key))
     }
 
     /// The verdict on one answer: a delay in ms before resending, or -1 when
-    /// this answer is the caller's. `status` is -1 for a network error, 0 for
+    /// this answer is the caller's — then the flight is over and its token
+    /// freed (no separate `finish`). `status` is -1 for a network error, 0 for
     /// an opaque response.
     #[allow(clippy::too_many_arguments)]
     pub fn outcome(&mut self, token: u32, policy: &RetryPolicy, attempt: u32, status: i32, retry_after: Option<String>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
@@ -183,11 +182,12 @@ impl Engine {
             // Attempts spent: the entry stays pending so the next try resends the key.
             Decision::Exhausted => -1.0,
         };
+        self.finish(token);
         self.report_fallback();
         delay
     }
 
-    /// Ends a flight.
+    /// Ends a flight that got no final answer (aborted, or failed in the facade).
     pub fn finish(&mut self, token: u32) {
         if let Some(slot) = self.flights.get_mut(token as usize) {
             if slot.take().is_some() {
@@ -241,6 +241,11 @@ impl Engine {
     pub fn flight_count(&self) -> u32 {
         u32::try_from(self.flights.iter().filter(|f| f.is_some()).count()).unwrap_or(u32::MAX)
     }
+}
+
+/// The result of [`Engine::begin`]: `"<token> <0|1> <key>"`.
+fn handle(token: u32, from_storage: bool, key: &str) -> String {
+    [token.to_string().as_str(), if from_storage { " 1 " } else { " 0 " }, key].concat()
 }
 
 impl Engine {

@@ -29,6 +29,15 @@ fn sink() -> (Sink, Object) {
     (obj.clone().unchecked_into::<Sink>(), obj)
 }
 
+/// `Engine::begin`, its one-string answer split: (token, from storage, key).
+fn begin(e: &mut Engine, id: &str, label: &str, now: f64) -> (u32, bool, String) {
+    let h = e.begin(id, label.into(), true, false, None, now).unwrap();
+    let mut parts = h.splitn(3, ' ');
+    let token = parts.next().unwrap().parse().unwrap();
+    let from_storage = parts.next().unwrap() == "1";
+    (token, from_storage, parts.next().unwrap_or("").to_owned())
+}
+
 fn events(obj: &Object) -> Vec<String> {
     let a: Array = Reflect::get(obj, &"events".into()).unwrap().unchecked_into();
     a.iter().filter_map(|v| v.as_string()).collect()
@@ -74,9 +83,8 @@ fn b5_key_is_in_local_storage_before_begin_returns() {
     js("localStorage.clear()");
     let (mut e, o) = engine(true);
     let id = ident("user-1", "track:test.mp4");
-    let t = e.begin(&id, "track:test.mp4".into(), true, false, None, 1_000.0).unwrap();
-    assert_eq!(t % 2.0, 0.0, "a new key is not from storage");
-    let key = e.key((t / 2.0) as u32);
+    let (_, from_storage, key) = begin(&mut e, &id, "track:test.mp4", 1_000.0);
+    assert!(!from_storage, "a new key is not from storage");
     let sk = storage_key(&id).unwrap();
     let stored = ls_get(&sk).expect("entry written ahead of the send");
     assert!(stored.contains(&key), "{stored}");
@@ -93,13 +101,12 @@ fn b5_a_new_engine_after_reload_finds_the_same_key() {
     js("localStorage.clear()");
     let id = ident("default", "create:1");
     let (mut first, _) = engine(false);
-    let t = first.begin(&id, "create:1".into(), true, false, None, 1_000.0).unwrap();
-    let key = first.key((t / 2.0) as u32);
+    let (_, _, key) = begin(&mut first, &id, "create:1", 1_000.0);
     drop(first); // the page goes away mid-flight
     let (mut second, o) = engine(true);
-    let t2 = second.begin(&id, "create:1".into(), true, false, None, 2_000.0).unwrap();
-    assert_eq!(t2 % 2.0, 1.0, "from storage");
-    assert_eq!(second.key((t2 / 2.0) as u32), key);
+    let (_, from_storage, key2) = begin(&mut second, &id, "create:1", 2_000.0);
+    assert!(from_storage);
+    assert_eq!(key2, key);
     assert!(events(&o).iter().any(|e| e.starts_with(&format!("hit:{}", &key[..8]))), "{:?}", events(&o));
 }
 
@@ -110,9 +117,11 @@ fn b6_outcomes_update_the_stored_entry() {
     let policy = RetryPolicy::new(2, 100.0, 1000.0, 60_000.0, vec![503]);
     let run = |e: &mut Engine, action: &str, status: i32, attempt: u32| {
         let id = ident("s", action);
-        let t = (e.begin(&id, action.into(), true, false, None, 1_000.0).unwrap() / 2.0) as u32;
+        let (t, _, _) = begin(e, &id, action, 1_000.0);
         let d = e.outcome(t, &policy, attempt, status, None, false, true, 1_000.0, 0.5);
-        e.finish(t);
+        if d >= 0.0 {
+            e.finish(t); // a retry verdict keeps the flight open; a final one ends it
+        }
         (storage_key(&id).unwrap(), d)
     };
     let (sk, d) = run(&mut e, "ok", 201, 1);
@@ -138,7 +147,7 @@ fn b7_bounds_hold_in_real_storage() {
     let mut e = Engine::new(TTL, SETTLE, 5, false, s, false, 0.0);
     for i in 0..40 {
         let id = ident("bounded", &format!("a{i}"));
-        let t = (e.begin(&id, "x".into(), true, false, None, f64::from(i)).unwrap() / 2.0) as u32;
+        let (t, _, _) = begin(&mut e, &id, "x", f64::from(i));
         e.finish(t);
     }
     let n = js(&format!("return Object.keys(localStorage).filter(k => k.startsWith('{}')).length", scope_prefix("bounded")));
@@ -147,7 +156,7 @@ fn b7_bounds_hold_in_real_storage() {
     js("localStorage.clear()");
     let (s, _) = sink();
     let mut short = Engine::new(10.0, SETTLE, 100, false, s, false, 0.0);
-    let t = (short.begin(&ident("ttl", "a"), "a".into(), true, false, None, 0.0).unwrap() / 2.0) as u32;
+    let (t, _, _) = begin(&mut short, &ident("ttl", "a"), "a", 0.0);
     short.finish(t);
     assert_eq!(js("return localStorage.length").as_f64(), Some(1.0));
     let (s, _) = sink();
@@ -163,13 +172,12 @@ fn b10_throwing_local_storage_falls_back_to_memory_once() {
     let (s, o) = sink();
     let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
     let id = ident("s", "a");
-    let t = e.begin(&id, "a".into(), true, false, None, 0.0).unwrap();
-    let key = e.key((t / 2.0) as u32);
-    let t2 = e.begin(&id, "a".into(), true, false, None, 1.0).unwrap();
+    let (_, _, key) = begin(&mut e, &id, "a", 0.0);
+    let (_, from_storage, key2) = begin(&mut e, &id, "a", 1.0);
     js("Object.defineProperty(window, 'localStorage', window.__ls);");
     assert!(is_uuid_v4(&key));
-    assert_eq!(t2 % 2.0, 1.0, "the memory fallback still remembers the key");
-    assert_eq!(e.key((t2 / 2.0) as u32), key);
+    assert!(from_storage, "the memory fallback still remembers the key");
+    assert_eq!(key2, key);
     let ev = events(&o);
     assert_eq!(ev.iter().filter(|e| e.starts_with("storage-fallback")).count(), 1, "{ev:?}");
     assert!(ev[0].contains("denied"), "{ev:?}");
@@ -183,13 +191,12 @@ fn b10_quota_exceeded_on_write_loses_nothing() {
     let (s, o) = sink();
     let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
     let id = ident("s", "q");
-    let t = e.begin(&id, "q".into(), true, false, None, 0.0);
+    let first = e.begin(&id, "q".into(), true, false, None, 0.0);
     js("Storage.prototype.setItem = window.__set;");
-    let t = t.unwrap();
-    let key = e.key((t / 2.0) as u32);
+    let key = first.unwrap().splitn(3, ' ').nth(2).unwrap_or_default().to_owned();
     assert!(is_uuid_v4(&key));
-    let t2 = e.begin(&id, "q".into(), true, false, None, 1.0).unwrap();
-    assert_eq!(e.key((t2 / 2.0) as u32), key);
+    let (_, _, key2) = begin(&mut e, &id, "q", 1.0);
+    assert_eq!(key2, key);
     assert_eq!(events(&o).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
 }
 
@@ -200,8 +207,8 @@ fn b10_corrupt_entry_falls_back() {
     js(&format!("localStorage.setItem('{sk}', '{{\"key\": broken')"));
     let (s, o) = sink();
     let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
-    let t = e.begin(&ident("s", "c"), "c".into(), true, false, None, 0.0).unwrap();
-    assert!(is_uuid_v4(&e.key((t / 2.0) as u32)));
+    let (_, _, key) = begin(&mut e, &ident("s", "c"), "c", 0.0);
+    assert!(is_uuid_v4(&key));
     assert_eq!(events(&o).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
 }
 
@@ -211,7 +218,7 @@ fn b13_clear_removes_only_its_scope() {
     let (mut e, _) = engine(false);
     for scope in ["alice", "bob"] {
         for a in ["x", "y"] {
-            let t = (e.begin(&ident(scope, a), a.into(), true, false, None, 1_000.0).unwrap() / 2.0) as u32;
+            let (t, _, _) = begin(&mut e, &ident(scope, a), a, 1_000.0);
             e.finish(t);
         }
     }
@@ -231,7 +238,7 @@ fn b9_key_for_is_stable_and_shared_with_fetch() {
     assert_eq!(k1, k2);
     assert_ne!(k1, other);
     // A fetch with the same explicit action reuses the keyFor key (unbound fingerprint).
-    let t = e.begin(&ident("s", "wf-123:step:0"), "a".into(), true, false, None, 3_000.0).unwrap();
-    assert_eq!(e.key((t / 2.0) as u32), k1);
+    let (_, _, key) = begin(&mut e, &ident("s", "wf-123:step:0"), "a", 3_000.0);
+    assert_eq!(key, k1);
     assert!(e.key_for("s", "bad\naction", 0.0).is_err());
 }
