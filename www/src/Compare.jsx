@@ -100,16 +100,7 @@ export function Compare() {
   return (
     <div className="compare">
       <section className="side side-plain" aria-label="plain fetch">
-        <header className="side-head">
-          <div>
-            <span className="side-label">plain fetch</span>
-            <code className="side-route">POST {PLAIN_TASKS}</code>
-          </div>
-          <div className="counter">
-            <b data-testid="plain-count">{log.tasks.plain.length}</b>
-            <span>tasks created</span>
-          </div>
-        </header>
+        <SideHead label="plain fetch" route={PLAIN_TASKS} testid="plain-count" count={log.tasks.plain.length} />
         <LastClick side="plain" outcome={outcomes.create} />
         <div className="side-sub">
           {plainRows.length} request{plainRows.length === 1 ? "" : "s"} reached the server, none with a key
@@ -117,16 +108,7 @@ export function Compare() {
         <RequestList rows={plainRows} testid="plain-requests" />
       </section>
       <section className="side side-once" aria-label="oncefetch">
-        <header className="side-head">
-          <div>
-            <span className="side-label">oncefetch</span>
-            <code className="side-route">POST {IDEM_TASKS}</code>
-          </div>
-          <div className="counter">
-            <b data-testid="once-count">{log.tasks.idem.length}</b>
-            <span>tasks created</span>
-          </div>
-        </header>
+        <SideHead label="oncefetch" route={IDEM_TASKS} testid="once-count" count={log.tasks.idem.length} />
         <LastClick side="once" outcome={outcomes.create} />
         <div className="side-sub">
           {onceRows.length} request{onceRows.length === 1 ? "" : "s"} reached the server, {keys.size} distinct key
@@ -135,5 +117,21 @@ export function Compare() {
         <RequestList rows={onceRows} testid="once-requests" />
       </section>
     </div>
+  );
+}
+
+/** One side's title, route and task counter. */
+function SideHead({ label, route, testid, count }) {
+  return (
+    <header className="side-head">
+      <div>
+        <span className="side-label">{label}</span>
+        <code className="side-route">POST {route}</code>
+      </div>
+      <div className="counter">
+        <b data-testid={testid}>{count}</b>
+        <span>tasks created</span>
+      </div>
+    </header>
   );
 }
