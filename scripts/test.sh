@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS=${ONCEFETCH_TOOLS:-$ROOT/.tools}
 bash scripts/setup.sh || exit 1
+SETUP_S=$SECONDS
 . "$TOOLS/env.sh"
 
 LOGS=$(mktemp -d)
@@ -30,7 +31,10 @@ tally() { # name rc log kind
   summary+=("$(printf '%-34s %4d passed, %d failed' "$name" "$p" "$f")")
 }
 
-step() { printf '\n=== %s\n' "$*"; }
+# Each layer's wall time goes into the summary (the warm-run budget is 2 minutes).
+mark=$SECONDS; current=""; timings=()
+lap() { [ -n "$current" ] && timings+=("$(printf '  %-60s %4ds' "$current" $((SECONDS - mark)))"); mark=$SECONDS; }
+step() { lap; current=$*; printf '\n=== %s\n' "$*"; }
 
 step "native unit tests (cargo test --lib)"
 cargo test --lib 2>&1 | tee "$LOGS/native"; tally "native (cargo test)" "${PIPESTATUS[0]}" "$LOGS/native" cargo
@@ -40,7 +44,7 @@ cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings 2>&1 |
 rc=${PIPESTATUS[0]}; [ "$rc" -ne 0 ] && { status=1; fail=$((fail + 1)); }
 summary+=("$(printf '%-34s %s' "clippy (wasm32, -D warnings)" "$([ "$rc" -eq 0 ] && echo clean || echo FAILED)")")
 
-step "fuzz: cargo fuzz on every parser, ~25 s per target (skipped without nightly)"
+step "fuzz: every cargo-fuzz target ~8 s, cached if unchanged"
 bash scripts/fuzz.sh --quick 2>&1 | tee "$LOGS/fuzz"; rc=${PIPESTATUS[0]}
 p=$(grep -Eo '^fuzz: [0-9]+ passed' "$LOGS/fuzz" | grep -Eo '[0-9]+' || echo 0)
 f=$(grep -Eo '^fuzz: [0-9]+ passed, [0-9]+ failed' "$LOGS/fuzz" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' || echo 0)
@@ -61,7 +65,11 @@ else
   status=1; fail=$((fail + 1)); summary+=("build                              FAILED")
 fi
 
+lap
 printf '\n=== summary\n'
+printf 'time per step (setup %ds):\n' "$SETUP_S"
+printf '%s\n' "${timings[@]}"
+printf '  %-60s %4ds\n' "total" "$SECONDS"
 printf '%s\n' "${summary[@]}"
 printf 'total: %d passed, %d failed\n' "$pass" "$fail"
 exit $status

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { ROOT, UUID4, launchBrowser, startServer, log, requests, reset, until, waitReady } from "./harness.mjs";
+import { ROOT, UUID4, launchBrowser, startServer, log, requests, reset, until, waitReady, openPage } from "./harness.mjs";
 
 const WWW = path.join(ROOT, "www");
 const DIST = path.join(WWW, "dist");
@@ -34,19 +34,10 @@ after(async () => {
   await server?.close();
 });
 
-/** The demo in a fresh browser context (its own localStorage) against a clean server. */
+/** The demo against a clean server, with fresh storage (see harness.openPage). */
 async function demo(t, page = "index.html") {
   await reset(server.url);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  t.after(() => context.close());
-  const p = await context.newPage();
-  const logs = [];
-  p.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
-  p.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
-  p.logs = logs;
-  await p.goto(new URL(page, server.url).href);
-  await waitReady(p);
-  return p;
+  return openPage(t, browser, server.url, page, { viewport: { width: 1280, height: 1000 } });
 }
 
 const text = (p, testid) => p.textContent(`[data-testid="${testid}"]`);
