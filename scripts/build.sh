@@ -7,7 +7,7 @@ TOOLS=${ONCEFETCH_TOOLS:-$PWD/.tools}
 [ -f "$TOOLS/env.sh" ] || bash scripts/setup.sh
 . "$TOOLS/env.sh"
 
-cargo build --quiet --release --target wasm32-unknown-unknown --lib
+cargo build --quiet --release --target wasm32-unknown-unknown --lib --features tiny
 rm -rf js/wasm dist
 mkdir -p js/wasm dist/wasm
 wasm-bindgen target/wasm32-unknown-unknown/release/oncefetch.wasm \

@@ -12,6 +12,9 @@
 //! Nothing here is reversible: storage sees hashes, never the scope, action,
 //! URL or body in clear.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::hash::{hex_prefix, sha256_parts};
 
 /// Prefix of every storage key this library writes.

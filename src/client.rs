@@ -3,6 +3,9 @@
 //! waits and hands out responses — so every decision lives here, in one place,
 //! and each call crosses the JS↔wasm boundary a fixed, small number of times.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 use crate::action::{fingerprint_of, identify, identify_action, scope_prefix, storage_key};
@@ -245,7 +248,11 @@ impl Engine {
 
 /// The result of [`Engine::begin`]: `"<token> <0|1> <key>"`.
 fn handle(token: u32, from_storage: bool, key: &str) -> String {
-    [token.to_string().as_str(), if from_storage { " 1 " } else { " 0 " }, key].concat()
+    let mut out = String::with_capacity(16 + key.len());
+    crate::entry::push_int(&mut out, f64::from(token));
+    out.push_str(if from_storage { " 1 " } else { " 0 " });
+    out.push_str(key);
+    out
 }
 
 impl Engine {

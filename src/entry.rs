@@ -3,6 +3,9 @@
 //! would cost ~30 KB gzipped for five fields). Reading accepts any string
 //! another script or version may have left, and never panics.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The largest integer an f64 holds exactly (2^53 - 1): timestamps are kept within it.
 const MAX_SAFE: i64 = (1 << 53) - 1;
 
@@ -111,7 +114,7 @@ impl Entry {
 
 /// Writes the integer part of `v` (timestamps are whole milliseconds; writing
 /// them by hand keeps float formatting, ~15 KB of wasm, out of the binary).
-fn push_int(out: &mut String, v: f64) {
+pub(crate) fn push_int(out: &mut String, v: f64) {
     // Saturating (NaN -> 0), then clamped to the integers an f64 holds exactly:
     // at most 16 digits, which is what the reader accepts.
     let n = (v as i64).clamp(-MAX_SAFE, MAX_SAFE);

@@ -1,5 +1,8 @@
 //! The crate's one error type and its one conversion into a JavaScript value.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::JsValue;
 
 /// Everything that can go wrong inside the engine.

@@ -1,5 +1,8 @@
 //! Idempotency keys: UUID v4 text from 16 CSPRNG bytes (SPEC B1).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::hash::hex;
 
 /// Formats 16 random bytes as a UUID v4 (RFC 9562: version 4, variant 10).

@@ -5,7 +5,23 @@
 //! browser dependency and are tested natively; `web` binds localStorage and
 //! the CSPRNG; `client` is the engine the TypeScript facade drives.
 #![deny(missing_docs)]
+// The shipped wasm (feature `tiny`, set by scripts/build.sh) is `no_std` +
+// `alloc`: std's panic machinery and formatting cost kilobytes the module
+// does not need (no code path panics; clippy denies the ways to write one).
+// Tests, wasm-bindgen-test and fuzzing build with std.
+#![cfg_attr(all(target_family = "wasm", feature = "tiny"), no_std)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+extern crate alloc;
+
+/// What std's prelude would bring, for the `no_std` wasm build.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::String;
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 pub mod action;
 pub mod client;
@@ -24,3 +40,11 @@ pub use client::{Engine, RetryPolicy};
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// Reached only if a bug slips past clippy's no-panic lints: trap at once
+/// (the facade turns the trap into a rejected promise, SPEC B12).
+#[cfg(all(target_family = "wasm", feature = "tiny"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}

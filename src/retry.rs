@@ -1,6 +1,9 @@
 //! What to do with each answer (SPEC B6): settle, retry after a delay, give up
 //! keeping the key, or release it. Pure: time and randomness come in as numbers.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Status passed for a network failure (fetch rejected with a `TypeError`).
 pub const NETWORK_ERROR: i32 = -1;
 
@@ -70,7 +73,10 @@ impl Policy {
     pub fn backoff_ms(&self, attempt: u32, rand: f64) -> f64 {
         let exp = attempt.saturating_sub(1).min(52);
         let cap = (self.base_ms * f64::from(1u32 << exp.min(31))).min(self.max_ms);
-        (rand.clamp(0.0, 1.0) * cap).floor().max(0.0)
+        // Whole milliseconds; `max` also turns NaN into 0. (No `f64::floor` in
+        // `no_std`: truncation is the floor of a non-negative value.)
+        let v = (rand.clamp(0.0, 1.0) * cap).max(0.0);
+        if v < 9.0e15 { (v as u64) as f64 } else { v }
     }
 
     /// The verdict on `answer` to attempt number `attempt` (1-based).

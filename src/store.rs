@@ -5,6 +5,9 @@
 //! localStorage is one backend (see `web.rs`), [`MemoryBackend`] another, so
 //! everything here is covered by plain `cargo test`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::action::STORAGE_PREFIX;
 use crate::entry::Entry;
 

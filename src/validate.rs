@@ -2,6 +2,9 @@
 //! LF or NUL. (Header names are checked by the facade, synchronously, in
 //! `createClient`, before the wasm module has loaded.)
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::error::Error;
 
 /// Whether `v` can be sent as a header value: visible ASCII, space and tab

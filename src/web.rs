@@ -5,6 +5,9 @@
 //! getter that throws `SecurityError` all surface as a caught error — a
 //! [`Fault`] — instead of a trap.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 use crate::error::{describe, Error};
