@@ -381,6 +381,8 @@ interface Flight {
   /** Its keys in the in-flight maps. */
   ident: string | null;
   textKey: string | null;
+  /** The text body behind `textKey` (compared, never hashed, by joiners). */
+  text: string;
 }
 
 /** Creates a client. Synchronous: the wasm engine loads on first use. */
@@ -604,7 +606,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     const method = (init.method ?? (isRequest ? (input as Request).method : "GET")).toUpperCase();
     let url: string;
     try {
-      url = isRequest ? (input as Request).url : new URL(String(input), globalThis.location?.href).href;
+      url = isRequest ? (input as Request).url : absoluteUrl(String(input));
     } catch {
       fail("input", `is not a valid URL: ${describe(String(input))}`);
     }
@@ -626,14 +628,22 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
     // Identity and coalescing (SPEC B2, B3). Stream bodies cannot be replayed: never joined.
     // A text body (or none) is looked up by its text first: joiners of a burst
-    // skip the copy into wasm and the hashing. The scope is length-prefixed;
-    // method, URL and action cannot contain a newline.
+    // skip the copy into wasm and the hashing. The map key holds the text's
+    // length only (hashing a long string in JS costs more than comparing it
+    // with the one candidate). The scope is length-prefixed; method, URL and
+    // action cannot contain a newline.
+    const text = bodyId.text ?? "";
     const textKey = bodyId.bytes === undefined && !bodyId.stream
-      ? `${method}\n${url}\n${action ?? ""}\n${scope.length}:${scope}\n${bodyId.text ?? ""}` : null;
+      ? `${method}\n${url}\n${action ?? ""}\n${scope.length}:${scope}\n${text.length}` : null;
     let running = fresh || textKey === null ? undefined : inflightText.get(textKey);
+    if (running !== undefined && running.text !== text) running = undefined;
     let ident: string | null = null;
     if (!running && !bodyId.stream) {
-      ident = e.identify(scope, method, url, action, bodyId.text, bodyId.bytes);
+      // A long text crosses into wasm faster as UTF-8 bytes from the native
+      // encoder than through the glue's per-character copy (same bytes, same hash).
+      ident = text.length > 64
+        ? e.identify(scope, method, url, action, undefined, encoder.encode(text))
+        : e.identify(scope, method, url, action, bodyId.text, bodyId.bytes);
       running = fresh ? undefined : inflight.get(ident);
     }
     if (running) {
@@ -644,7 +654,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     const f: Flight = {
       token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
       replayed: false, fromOtherTab: false, controller: signal ? new AbortController() : null,
-      callers: new Set(), ident, textKey,
+      callers: new Set(), ident, textKey, text,
     };
     track(f);
     const caller = join(f, false, signal);
@@ -736,6 +746,25 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   }
 
   return client;
+}
+
+/** URLs already resolved: parsing one costs more than the rest of a call's
+ * bookkeeping. Keyed by the input alone when it is absolute (the base does
+ * not matter then), else by base and input. */
+const urls = new Map<string, string>();
+const ABSOLUTE = /^[a-z][a-z\d+.-]*:/i;
+
+/** `input` resolved against the page's URL, as fetch resolves it; throws a TypeError if invalid. */
+function absoluteUrl(input: string): string {
+  const base = ABSOLUTE.test(input) ? undefined : globalThis.location?.href;
+  const id = base === undefined ? input : `${base}\n${input}`;
+  let href = urls.get(id);
+  if (href === undefined) {
+    href = new URL(input, base).href;
+    if (urls.size >= 256) urls.clear();
+    urls.set(id, href);
+  }
+  return href;
 }
 
 /** setTimeout fires at once past 2^31-1 ms; longer waits are clamped to that (~24.8 days). */

@@ -37,10 +37,10 @@ lap() { [ -n "$current" ] && timings+=("$(printf '  %-60s %4ds' "$current" $((SE
 step() { lap; current=$*; printf '\n=== %s\n' "$*"; }
 
 step "native unit tests (cargo test --lib)"
-cargo test --lib 2>&1 | tee "$LOGS/native"; tally "native (cargo test)" "${PIPESTATUS[0]}" "$LOGS/native" cargo
+cargo test --workspace --lib 2>&1 | tee "$LOGS/native"; tally "native (cargo test)" "${PIPESTATUS[0]}" "$LOGS/native" cargo
 
 step "clippy: no panic path (unwrap/expect/panic/indexing denied)"
-cargo clippy --quiet --lib --target wasm32-unknown-unknown --features tiny -- -D warnings 2>&1 | tee "$LOGS/clippy"
+cargo clippy --quiet --workspace --lib --target wasm32-unknown-unknown --features oncefetch/tiny -- -D warnings 2>&1 | tee "$LOGS/clippy"
 rc=${PIPESTATUS[0]}; [ "$rc" -ne 0 ] && { status=1; fail=$((fail + 1)); }
 summary+=("$(printf '%-34s %s' "clippy (wasm32, -D warnings)" "$([ "$rc" -eq 0 ] && echo clean || echo FAILED)")")
 

@@ -27,7 +27,7 @@ pub mod action;
 pub mod client;
 pub mod entry;
 pub mod error;
-pub mod hash;
+pub use oncefetch_sha256 as hash;
 pub mod key;
 pub mod retry;
 pub mod store;

@@ -4,8 +4,15 @@
 //! function alone is ~4.5 KB of wasm, this one about a quarter of that, and
 //! the hash is on the per-call path only for the body bytes (~2 µs per KB).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
+#![no_std]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+extern crate alloc;
+use alloc::string::String;
+
+#[cfg(test)]
+extern crate std;
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -160,6 +167,7 @@ pub fn hex_prefix(digest: &[u8; 32], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec::Vec;
     use sha2::Digest;
 
     fn sha(data: &[u8]) -> String {
