@@ -554,7 +554,7 @@ function report(R) {
   // 4
   P("## 4. Fingerprint cost (identity hashing of the body)", "");
   P("Per call, µs. *oncefetch − raw*: a whole oncefetch call (storage \"memory\") minus a raw stub call, distinct bodies; *engine.identify*: the wasm `Engine.identify` alone "
-    + "(copy the string into wasm memory as UTF-8, SHA-256 of method + URL + body, then the short identity hashes); *WebCrypto*: `crypto.subtle.digest('SHA-256')` awaited, of the bytes, and of the string including `TextEncoder.encode`.", "");
+    + "(as the facade calls it: `TextEncoder.encode` of the body, the bytes copied into wasm memory, SHA-256 of method + URL + body, then the short identity hashes); *WebCrypto*: `crypto.subtle.digest('SHA-256')` awaited, of the bytes, and of the string including `TextEncoder.encode`.", "");
   P(table(["body", "raw stub call", "oncefetch call", "oncefetch − raw", "engine.identify", "WebCrypto (bytes)", "WebCrypto (encode + digest)", "identify ÷ WebCrypto(encode+digest)"],
     Object.entries(R.fingerprint).map(([size, f]) => [kb(Number(size)), fmt(f.raw, 1), fmt(f["oncefetch-memory"], 1), fmt(f.overhead, 1), fmt(f.identify, 1), fmt(f.digestBytes, 1), fmt(f.digestString, 1), ratio(f.identify.median, f.digestString.median)])), "");
   const fp1 = R.fingerprint[1024 * 1024];
@@ -618,7 +618,7 @@ function report(R) {
   P(`Each stage runs back to back ${"500"} times on an emptied store (the *store full* ones: 50 times over 1000 live entries), on an engine of its own.`, "");
   P(table(["stage", "storage \"memory\" µs", "storage \"local\" µs"],
     Object.keys(R.stages.memory.stages).map((k) => [k, fmt(R.stages.memory.stages[k]), fmt(R.stages.local.stages[k])])
-      .concat([["**engine total, store not full** (identify + begin + key + outcome + finish)", engineTotal(R.stages.memory.stages), engineTotal(R.stages.local.stages)]])), "");
+      .concat([["**engine total, store not full** (identify + begin + outcome)", engineTotal(R.stages.memory.stages), engineTotal(R.stages.local.stages)]])), "");
   P("JS building blocks the facade uses on each call (µs each, for scale):", "");
   P(table(["operation", "µs"], Object.entries(R.stages.memory.js).map(([k, v]) => [k, fmt(v, 3)])), "");
   const notes = path.join(ROOT, "bench/NOTES.md");
