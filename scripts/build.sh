@@ -12,7 +12,7 @@ rm -rf js/wasm dist
 mkdir -p js/wasm dist/wasm
 wasm-bindgen target/wasm32-unknown-unknown/release/oncefetch.wasm \
   --target web --out-dir js/wasm --out-name oncefetch
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   js/wasm/oncefetch_bg.wasm -o dist/wasm/oncefetch_bg.wasm
 cp js/wasm/oncefetch.js js/wasm/oncefetch.d.ts dist/wasm/
