@@ -285,6 +285,13 @@ async function main() {
     R.net = Object.fromEntries(NET.map(([id, , n]) => [id, { n, raw: stats(net[id].raw), of: stats(net[id].of), ratio: stats(net[id].ratio),
       parts: { raw: partStats(net[id].parts, "raw"), oncefetch: partStats(net[id].parts, "oncefetch") } }]));
 
+    // 3b. the cost of work right after an idle wait (what each loopback call meets)
+    log("3b. work after a 5 ms idle wait vs back to back");
+    {
+      const list = await rounds(ROUNDS_STAGES, () => call(pages.memory, "idlePenalty", { n: 200, gapMs: 5 }));
+      R.idle = Object.fromEntries(Object.keys(list[0]).map((k) => [k, { busy: stats(list.map((x) => x[k].busy)), idle: stats(list.map((x) => x[k].idle)) }]));
+    }
+
     // 4. fingerprint ---------------------------------------------------------
     R.fingerprint = {};
     // n < maxEntries (1000): the bound is never enforced here.
@@ -550,6 +557,13 @@ function report(R) {
     [`raw fetch (interleaved with ${id})`, ...["before", "fetch", "after", "read", "total"].map((k) => v.parts.raw[k].median.toFixed(0))],
     [id, ...["before", "fetch", "after", "read", "total"].map((k) => v.parts.oncefetch[k].median.toFixed(0))],
   ])), "");
+
+  if (R.idle) {
+    P("Why the loopback difference exceeds the stub overhead: on this machine, work that starts right after the page sat idle (as it does while each request "
+      + "is on the network) runs several times slower than the same work back to back, so both oncefetch's steps before the send and after the answer pay it; "
+      + "raw fetch does almost nothing in JS on either side. Mean µs over 200 samples per round, median of the rounds:", "");
+    P(table(["work", "back to back µs", "after a 5 ms idle wait µs", "× slower"], Object.entries(R.idle).map(([k, v]) => [k, fmt(v.busy, 1), fmt(v.idle, 1), ratio(v.idle.median, v.busy.median)])), "");
+  }
 
   // 4
   P("## 4. Fingerprint cost (identity hashing of the body)", "");

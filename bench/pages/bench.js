@@ -204,6 +204,41 @@ export async function net({ n }) {
   return { raw: per(sum.raw), oncefetch: per(sum.oncefetch), ok };
 }
 
+// ------------------------------------------------------------------ 3b. work after an idle wait
+
+/**
+ * What the same work costs back to back and right after the page sat idle
+ * for `gapMs` (as it does while a request is on the network): the engine's
+ * identify of a 1 KB body, and a JS-only step of the facade's size (URL +
+ * Headers + a JSON parse). Means over `n` samples (the page's clock is
+ * coarsened to 100 µs; the mean of many samples is not).
+ */
+export async function idlePenalty({ n = 200, gapMs = 5 }) {
+  const e = engineOf("memory");
+  const list = bodies(n, 1024, "idle");
+  const work = {
+    "engine.identify, 1 KB (wasm)": (i) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, encoder.encode(list[i])),
+    "new URL + new Headers + JSON.parse (JS)": (i) => { new URL(`/api/${i}`, location.href); new Headers(HEADERS); JSON.parse(RESPONSE_BODY); },
+  };
+  const out = {};
+  for (const [name, fn] of Object.entries(work)) {
+    for (let i = 0; i < 100; i++) fn(i % n); // tier-up
+    const measure = async (gap) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        if (gap > 0) await new Promise((r) => setTimeout(r, gap)); else await null;
+        const t0 = now();
+        fn(i);
+        sum += now() - t0;
+      }
+      return (sum * 1000) / n;
+    };
+    out[name] = { busy: await measure(0), idle: await measure(gapMs) };
+  }
+  e.free();
+  return out;
+}
+
 // ------------------------------------------------------------------ 4. fingerprint
 
 /** The engine itself (the page's instance of the glue), for the stage timers. */
