@@ -306,20 +306,21 @@ impl<B: Backend> Store<B> {
             return;
         }
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
+        // (Times are compared before keys: one pass over a full scope costs
+        // a number comparison per entry, not a string comparison.)
         let expired: Vec<String> =
-            self.index.with_prefix(scope).iter().filter(|(key, t)| key != k && now >= t.expires_at).map(|(key, _)| key.clone()).collect();
+            self.index.with_prefix(scope).iter().filter(|(key, t)| now >= t.expires_at && key != k).map(|(key, _)| key.clone()).collect();
         for key in &expired {
             self.remove(key);
         }
         while self.index.with_prefix(scope).len() > max_entries {
-            let oldest = self
-                .index
-                .with_prefix(scope)
-                .iter()
-                .filter(|(key, _)| key.as_str() != k)
-                .min_by(|a, b| a.1.created_at.total_cmp(&b.1.created_at))
-                .map(|(key, _)| key.clone());
-            match oldest {
+            let mut oldest: Option<(&String, f64)> = None;
+            for (key, t) in self.index.with_prefix(scope) {
+                if oldest.is_none_or(|(_, c)| t.created_at.total_cmp(&c).is_lt()) && key != k {
+                    oldest = Some((key, t.created_at));
+                }
+            }
+            match oldest.map(|(key, _)| key.clone()) {
                 Some(old) => self.remove(&old),
                 None => break,
             }
