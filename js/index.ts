@@ -749,20 +749,24 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 }
 
 /** URLs already resolved: parsing one costs more than the rest of a call's
- * bookkeeping. Keyed by the input alone when it is absolute (the base does
- * not matter then), else by base and input. */
+ * bookkeeping. An input that starts with `http://` or `https://` resolves the
+ * same against any base, so it is its own key; anything else (relative, or
+ * another scheme: `http:foo` resolves against an http page) is keyed with the
+ * page's URL. Long inputs (data: URLs) are not kept. */
 const urls = new Map<string, string>();
-const ABSOLUTE = /^[a-z][a-z\d+.-]*:/i;
+const ABSOLUTE_HTTP = /^https?:\/\//i;
 
 /** `input` resolved against the page's URL, as fetch resolves it; throws a TypeError if invalid. */
 function absoluteUrl(input: string): string {
-  const base = ABSOLUTE.test(input) ? undefined : globalThis.location?.href;
-  const id = base === undefined ? input : `${base}\n${input}`;
+  const base = globalThis.location?.href;
+  const id = ABSOLUTE_HTTP.test(input) || base === undefined ? input : `${base}\n${input}`;
   let href = urls.get(id);
   if (href === undefined) {
     href = new URL(input, base).href;
-    if (urls.size >= 256) urls.clear();
-    urls.set(id, href);
+    if (id.length <= 2048) {
+      if (urls.size >= 256) urls.clear();
+      urls.set(id, href);
+    }
   }
   return href;
 }

@@ -85,16 +85,20 @@ if ! cargo +nightly fuzz build "${FUZZ_FLAGS[@]}" >fuzz/target/build.log 2>&1; t
   exit 1
 fi
 
-# 5. --quick remembers a passing run: with the same sources (the crate, the
+# 5. --quick remembers a passing run: with the same sources (the crates, the
 # fuzz targets, the lock files, this script), toolchain, seed and time, the
 # fixed-seed run has nothing new to check, like a build system's cached test
 # result. Anything else, or FUZZ_FORCE=1, runs the target again.
 cached=0
+STAMP=""
 if [ "$QUICK" = 1 ] && [ "${FUZZ_FORCE:-0}" != 1 ]; then
-  inputs=$( { git ls-files -co --exclude-standard -- src fuzz Cargo.toml Cargo.lock scripts/fuzz.sh 2>/dev/null \
-              || find src fuzz Cargo.toml Cargo.lock scripts/fuzz.sh -type f -not -path 'fuzz/target/*' -not -path 'fuzz/artifacts/*'; } \
-            | grep -v '^fuzz/target/\|^fuzz/artifacts/' | LC_ALL=C sort | xargs sha256sum 2>/dev/null
-            cargo +nightly --version; echo "$SECONDS_EACH $SEED ${FEATURES[*]} ${FUZZ_SANITIZER:-none}" )
+  # (The generated corpus in fuzz/target/corpus/ also feeds each run and is not
+  # hashed: a cached pass means these sources passed this seeded run here.)
+  inputs=$( { git ls-files -z -co --exclude-standard -- src crates fuzz Cargo.toml Cargo.lock scripts/fuzz.sh 2>/dev/null \
+              || find src crates fuzz Cargo.toml Cargo.lock scripts/fuzz.sh -type f -not -path 'fuzz/target/*' -not -path 'fuzz/artifacts/*' -print0; } \
+            | grep -zv '^fuzz/target/\|^fuzz/artifacts/' | LC_ALL=C sort -z | xargs -0 sha256sum 2>/dev/null
+            cargo +nightly --version; cargo fuzz --version 2>/dev/null
+            echo "$SECONDS_EACH $SEED ${FEATURES[*]} ${FUZZ_SANITIZER:-none} ${RUSTFLAGS:-}" )
   STAMP=$(printf '%s' "$inputs" | sha256sum | cut -c1-16)
   mkdir -p fuzz/target/passed
   left=()

@@ -9,7 +9,7 @@
 // `alloc`: std's panic machinery and formatting cost kilobytes the module
 // does not need (no code path panics; clippy denies the ways to write one).
 // Tests, wasm-bindgen-test and fuzzing build with std.
-#![cfg_attr(all(target_family = "wasm", feature = "tiny"), no_std)]
+#![cfg_attr(all(target_arch = "wasm32", feature = "tiny"), no_std)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 extern crate alloc;
@@ -43,7 +43,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 /// Reached only if a bug slips past clippy's no-panic lints: trap at once
 /// (the facade turns the trap into a rejected promise, SPEC B12).
-#[cfg(all(target_family = "wasm", feature = "tiny"))]
+#[cfg(all(target_arch = "wasm32", feature = "tiny"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()

@@ -79,9 +79,12 @@ test("B2 every body type is identified by its exact bytes and sent unchanged", a
     const out = {};
     for (const [name, make] of Object.entries(makers)) {
       // Two identical calls at once: one request. A different body: its own request.
+      // (Blob and FormData bodies are read before their identity is known, each
+      // read its own task: the answer is held so that the first request is still
+      // in flight when the second call gets there.)
       const [a, b] = await Promise.all([
-        c.fetch(`/api/echo?t=${name}`, { method: "POST", body: make() }),
-        c.fetch(`/api/echo?t=${name}`, { method: "POST", body: make() }),
+        c.fetch(`/api/echo?t=${name}&delay=300`, { method: "POST", body: make() }),
+        c.fetch(`/api/echo?t=${name}&delay=300`, { method: "POST", body: make() }),
       ]);
       const other = await c.fetch(`/api/echo?t=${name}`, { method: "POST", body: name === "formdata" ? new FormData() : "different" });
       out[name] = { a: await a.json(), b: await b.json(), coalesced: c.info(b).coalesced, otherKey: c.info(other).key, key: c.info(a).key };
@@ -125,6 +128,23 @@ test("B2 a ReadableStream body is sent once, never coalesced or retried, and inf
   assert.equal(out.ib.coalesced, false);
   assert.notEqual(out.ia.key, out.ib.key);
   assert.equal((await requests()).length, 2, "two calls, two requests, no retries");
+});
+
+test("B2 the identity uses the URL fetch requests: relative, `http:path` and absolute spellings of one URL are one action", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const abs = `${location.origin}/api/echo?delay=200`;
+    // `http:api/...` on an http page resolves against the page, as fetch does.
+    const spellings = ["/api/echo?delay=200", "api/echo?delay=200", `http:api/echo?delay=200`, abs, abs.toUpperCase().replace("/API/ECHO?DELAY=200", "/api/echo?delay=200")];
+    const res = await Promise.all(spellings.map((u) => c.fetch(u, { method: "POST", body: "same" })));
+    const other = await c.fetch("http:api/echo?x=1", { method: "POST", body: "same" });
+    return { keys: res.map((r) => c.info(r).key), coalesced: res.map((r) => c.info(r).coalesced), other: c.info(other).key };
+  });
+  assert.equal(new Set(out.keys).size, 1, "one key for every spelling");
+  assert.deepEqual(out.coalesced, [false, true, true, true, true]);
+  assert.notEqual(out.other, out.keys[0], "another URL is another action");
+  assert.equal((await requests()).length, 2);
 });
 
 test("B2 explicit action: same action with another payload never reuses the key", async (t) => {

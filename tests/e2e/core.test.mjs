@@ -33,7 +33,9 @@ async function page(t) {
 test("no bundler: the page imports dist/index.js; createClient is synchronous and wasm loads on first use", async (t) => {
   const p = await page(t);
   const wasm = [];
-  p.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(r.url()));
+  const onRequest = (r) => r.url().endsWith(".wasm") && wasm.push(r.url());
+  p.on("request", onRequest);
+  t.after(() => p.off("request", onRequest)); // the tab is shared by the file's tests
   const out = await p.evaluate(async () => {
     const c = window.oncefetch.createClient({ scope: "lazy" });
     const sync = typeof c.fetch === "function" && !(c instanceof Promise) && typeof c.then !== "function";

@@ -96,9 +96,10 @@ export async function until(check, { timeout = 5000, every = 20, what = "conditi
  * renderer process, ~0.2 s of CPU per test): when the test ends its document
  * is unloaded (pending timers, requests, BroadcastChannels and Web Locks die
  * with it) and, before the next test's page loads, the origin's storage
- * (localStorage, sessionStorage, IndexedDB, caches) is wiped and the network
- * set back online — what a fresh context would give. A test that changes the
- * tab or context in other ways (init scripts, routes) must use its own context.
+ * (localStorage, IndexedDB, caches; sessionStorage when the test ends) is
+ * wiped and the network set back online — what a fresh context would give. A test that changes the
+ * tab or context in other ways (init scripts, routes) must use its own
+ * context; one that adds a listener to the page removes it when it ends.
  */
 const shared = new WeakMap();
 export async function openPage(t, browser, base, page, contextOptions = {}) {
@@ -106,17 +107,21 @@ export async function openPage(t, browser, base, page, contextOptions = {}) {
   shared.set(browser, tabs);
   const id = JSON.stringify(contextOptions);
   let s = tabs.get(id);
-  if (!s || s.page.isClosed()) {
+  if (!s || s.page.isClosed() || s.crashed) {
+    await s?.context.close().catch(() => {});
     const context = await browser.newContext(contextOptions);
     const p = await context.newPage();
     const logs = [];
     p.on("console", (m) => logs.push(m.text()));
     p.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
-    s = { context, page: p, logs, cdp: await context.newCDPSession(p) };
+    s = { context, page: p, logs, cdp: await context.newCDPSession(p), crashed: false };
+    const tab = s;
+    p.on("crash", () => { tab.crashed = true; });
     tabs.set(id, s);
   }
   const p = s.page;
-  t.after(() => p.goto("about:blank").catch(() => {}));
+  // sessionStorage belongs to the tab (Storage.clearDataForOrigin leaves it): cleared while still on the origin.
+  t.after(() => p.evaluate(() => sessionStorage.clear()).catch(() => {}).then(() => p.goto("about:blank")).catch(() => {}));
   await s.context.setOffline(false);
   await s.cdp.send("Storage.clearDataForOrigin", { origin: new URL(base).origin, storageTypes: "all" });
   s.logs.length = 0;
