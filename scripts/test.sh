@@ -36,7 +36,7 @@ mark=$SECONDS; current=""; timings=()
 lap() { [ -n "$current" ] && timings+=("$(printf '  %-60s %4ds' "$current" $((SECONDS - mark)))"); mark=$SECONDS; }
 step() { lap; current=$*; printf '\n=== %s\n' "$*"; }
 
-step "native unit tests (cargo test --lib)"
+step "native unit tests (cargo test --workspace --lib)"
 cargo test --workspace --lib 2>&1 | tee "$LOGS/native"; tally "native (cargo test)" "${PIPESTATUS[0]}" "$LOGS/native" cargo
 
 step "clippy: no panic path (unwrap/expect/panic/indexing denied)"
