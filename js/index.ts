@@ -641,9 +641,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (!running && !bodyId.stream) {
       // A long text crosses into wasm faster as UTF-8 bytes from the native
       // encoder than through the glue's per-character copy (same bytes, same hash).
-      ident = text.length > 64
-        ? e.identify(scope, method, url, action, undefined, encoder.encode(text))
-        : e.identify(scope, method, url, action, bodyId.text, bodyId.bytes);
+      const bytes = bodyId.bytes ?? (text.length > 64 ? encoder.encode(text) : undefined);
+      ident = e.identify(scope, method, url, action, bytes === undefined ? bodyId.text : undefined, bytes);
       running = fresh ? undefined : inflight.get(ident);
     }
     if (running) {
@@ -758,8 +757,9 @@ const ABSOLUTE_HTTP = /^https?:\/\//i;
 
 /** `input` resolved against the page's URL, as fetch resolves it; throws a TypeError if invalid. */
 function absoluteUrl(input: string): string {
-  const base = globalThis.location?.href;
-  const id = ABSOLUTE_HTTP.test(input) || base === undefined ? input : `${base}\n${input}`;
+  // The page URL getter is not free: read only when the input needs a base.
+  const base = ABSOLUTE_HTTP.test(input) ? undefined : globalThis.location?.href;
+  const id = base === undefined ? input : `${base}\n${input}`;
   let href = urls.get(id);
   if (href === undefined) {
     href = new URL(input, base).href;
