@@ -183,6 +183,25 @@ test("B3 1,000 concurrent calls over 50 actions: 50 requests, every caller reads
   assert.equal(out.inflight, 0, "in-flight map empty afterwards");
 });
 
+test("B3 different bodies of the same length in flight at once are different actions; only identical ones join", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    // Short texts and long ones (over 64 characters, identified from their UTF-8
+    // bytes), each pair the same length and differing in one character.
+    const bodies = ["aaaa", "aaab", `${"x".repeat(100)}1`, `${"x".repeat(100)}2`, `${"é".repeat(40)}a`, `${"é".repeat(40)}b`];
+    const calls = bodies.flatMap((b) => [b, b].map((body) => c.fetch("/api/echo?delay=200", { method: "POST", body })));
+    const res = await Promise.all(calls);
+    return Promise.all(res.map(async (r, i) => ({ sent: bodies[i >> 1], got: (await r.json()).body, key: c.info(r).key, coalesced: c.info(r).coalesced })));
+  });
+  const reqs = await requests();
+  assert.equal(reqs.length, 6, "one request per distinct body");
+  assert.equal(new Set(out.map((r) => r.key)).size, 6, "one key per distinct body");
+  assert.deepEqual(out.map((r) => r.coalesced), [false, true, false, true, false, true, false, true, false, true, false, true]);
+  for (let i = 0; i < out.length; i += 2) assert.equal(out[i].key, out[i + 1].key, `identical bodies share the key (${out[i].sent.slice(-4)})`);
+  for (const r of out) assert.equal(r.got, r.sent, "each caller's answer is for its own body");
+});
+
 test("B3 coalescing applies to GET too, and copies keep status, headers and url", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
