@@ -147,7 +147,7 @@ export async function perCall({ lib, mode, n, size = 1024, store = "empty" }) {
   const t0 = now();
   for (let i = 0; i < n; i++) await run(URL_ECHO, list[i]);
   // One task turn inside the timing, for every contender: work a library
-  // defers to the next task (oncefetch writes settled entries behind) counts.
+  // defers to the next task counts.
   await new Promise((r) => setTimeout(r, 0));
   const us = ((now() - t0) * 1000) / n;
   return { us, requests: stub.calls - calls0 };
@@ -217,7 +217,7 @@ export async function idlePenalty({ n = 200, gapMs = 5 }) {
   const e = engineOf("memory");
   const list = bodies(n, 1024, "idle");
   const work = {
-    "engine.identify, 1 KB (wasm)": (i) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, encoder.encode(list[i])),
+    "engine.identify, 1 KB (wasm)": (i) => identifyAsFacade(e, list[i]),
     "new URL + new Headers + JSON.parse (JS)": (i) => { new URL(`/api/${i}`, location.href); new Headers(HEADERS); JSON.parse(RESPONSE_BODY); },
   };
   const out = {};
@@ -240,6 +240,9 @@ export async function idlePenalty({ n = 200, gapMs = 5 }) {
 }
 
 // ------------------------------------------------------------------ 4. fingerprint
+
+/** `engine.identify` of a text body as the facade calls it for bodies over 64 characters: as UTF-8 bytes. */
+const identifyAsFacade = (e, body) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, encoder.encode(body));
 
 /** The engine itself (the page's instance of the glue), for the stage timers. */
 function engineOf(storage) {
@@ -268,8 +271,7 @@ export async function fingerprint({ size, n }) {
     const list = bodies(n, size, "fp-identify");
     gc();
     const t0 = now();
-    // As the facade: the text as UTF-8 bytes (TextEncoder), then the engine's hashing.
-    for (let i = 0; i < n; i++) e.identify("bench", "POST", URL_ECHO, undefined, undefined, encoder.encode(list[i]));
+    for (let i = 0; i < n; i++) identifyAsFacade(e, list[i]);
     out.identify = ((now() - t0) * 1000) / n;
   }
   {
@@ -311,8 +313,7 @@ export async function stages({ storage, n, nFull = 50 }) {
     res[name] = ((now() - t0) * 1000) / count;
     return out;
   };
-  // As the facade: a text body longer than 64 characters crosses as UTF-8 bytes.
-  const identify = (b) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, encoder.encode(b));
+  const identify = (b) => identifyAsFacade(e, b);
   // begin answers "<token> <0|1> <key>" in one crossing.
   const begin = (id) => { const h = e.begin(id, label, true, false, undefined, Date.now()); return Number(h.slice(0, h.indexOf(" "))); };
   const outcome = (t) => e.outcome(t, policy, 1, 200, undefined, false, true, Date.now(), Math.random());

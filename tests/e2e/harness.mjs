@@ -111,10 +111,10 @@ export async function openPage(t, browser, base, page, contextOptions = {}) {
     await s?.context.close().catch(() => {});
     const context = await browser.newContext(contextOptions);
     const p = await context.newPage();
-    const logs = [];
-    p.on("console", (m) => logs.push(m.text()));
-    p.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
-    s = { context, page: p, logs, cdp: await context.newCDPSession(p), crashed: false };
+    p.logs = [];
+    p.on("console", (m) => p.logs.push(m.text()));
+    p.on("pageerror", (e) => p.logs.push(`pageerror: ${e.message}`));
+    s = { context, page: p, cdp: await context.newCDPSession(p), crashed: false };
     const tab = s;
     p.on("crash", () => { tab.crashed = true; });
     tabs.set(id, s);
@@ -124,8 +124,7 @@ export async function openPage(t, browser, base, page, contextOptions = {}) {
   t.after(() => p.evaluate(() => sessionStorage.clear()).catch(() => {}).then(() => p.goto("about:blank")).catch(() => {}));
   await s.context.setOffline(false);
   await s.cdp.send("Storage.clearDataForOrigin", { origin: new URL(base).origin, storageTypes: "all" });
-  s.logs.length = 0;
-  p.logs = s.logs;
+  p.logs.length = 0;
   await p.goto(new URL(page, base).href);
   await waitReady(p);
   return p;
