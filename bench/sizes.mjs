@@ -144,7 +144,7 @@ function groupOf(name) {
   if (/panick|panic_fmt|rust_panic|begin_panic/.test(name)) return "panic machinery";
   if (/core::fmt|core\[[0-9a-f]+\]::fmt/.test(name)) return "core::fmt (formatting)";
   if (/talc|dlmalloc|__rdl_|__rust_(alloc|dealloc|realloc)|alloc::alloc/.test(name)) return "allocator";
-  if (/oncefetch_sha256/.test(name)) return "oncefetch_sha256 (SHA-256, built at opt-level 3)";
+  if (/oncefetch_sha256/.test(name)) return "oncefetch_sha256 (SHA-256)";
   const m = name.match(/oncefetch::(\w+)/);
   if (m) return `oncefetch::${m[1]}`;
   if (/^<?alloc(\[[0-9a-f]+\])?::/.test(name)) return "alloc (Vec, String, …)";

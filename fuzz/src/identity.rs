@@ -4,6 +4,7 @@
 //! user's). Whatever they are: an identity is 48 lowercase hex characters,
 //! always has a storage key of our exact shape under the scope's prefix, and
 //! neither carries any of the input text (storage sees hashes only, SPEC B5).
+//! The fingerprint is checked against the `sha2` crate's SHA-256.
 
 use arbitrary::Arbitrary;
 use oncefetch::action::{
@@ -82,6 +83,21 @@ pub fn check(c: &IdentityCase) {
     let fp = fingerprint_of(&ident);
     assert_eq!(fp.len(), FINGERPRINT_LEN);
     assert_eq!(fp, fingerprint(&c.method, &c.url, &c.body));
+    // The hand-written SHA-256 against the sha2 crate: the fingerprint is the
+    // first 8 bytes of SHA-256(method \0 url \0 body \0), and the incremental
+    // hasher gives the same digest whatever the split of its input.
+    let mut whole = Vec::with_capacity(c.method.len() + c.url.len() + c.body.len() + 3);
+    for part in [c.method.as_bytes(), c.url.as_bytes(), &c.body] {
+        whole.extend_from_slice(part);
+        whole.push(0);
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&whole);
+    assert_eq!(fp, oncefetch::hash::hex(&digest[..FINGERPRINT_LEN / 2]), "fingerprint is not SHA-256 of its parts");
+    let mut h = oncefetch::hash::Sha256::default();
+    let (head, tail) = whole.split_at(c.raw.len() % (whole.len() + 1));
+    h.update(head);
+    h.update(tail);
+    assert_eq!(h.finalize().as_slice(), digest.as_slice(), "SHA-256 differs from the sha2 crate");
 
     // The same explicit action: one storage key for any request; keyFor/release find it.
     let (om, ou, ob) = &c.other;

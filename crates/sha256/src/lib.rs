@@ -1,11 +1,13 @@
 //! SHA-256 (FIPS 180-4) and hex helpers shared by oncefetch's action identity
 //! and storage keys.
 //!
-//! A compact, loop-based SHA-256 (the `sha2` crate's compression function is
-//! several times larger in wasm). It is a crate of its own only so that the
-//! release profile can build it at `opt-level = 3` — it is the one hot loop
-//! on the per-call path (the body bytes) — while oncefetch itself is built
-//! for size: about twice the speed of the same code at `opt-level = "z"`.
+//! A compact SHA-256 (the `sha2` crate's compression function is several
+//! times larger in wasm). It hashes every body on the per-call path, so its
+//! compression function is written for V8: sixteen rounds unrolled by hand
+//! with every value in a wasm local, which at `opt-level = "s"` (set for this
+//! crate in the release profile; the rest is built at "z") runs ~150 MB/s in
+//! Chromium — as fast as a fully unrolled build at `opt-level = 3`, and 1.6×
+//! the loop it replaced, for +0.2 KB gzipped.
 
 #![no_std]
 #![deny(missing_docs)]
@@ -70,7 +72,9 @@ impl Sha256 {
         }
         let mut blocks = data.chunks_exact(64);
         for block in &mut blocks {
-            compress(&mut self.state, block);
+            if let Ok(block) = <&[u8; 64]>::try_from(block) {
+                compress(&mut self.state, block);
+            }
         }
         let tail = blocks.remainder();
         if let Some(dst) = self.block.get_mut(..tail.len()) {
@@ -96,44 +100,62 @@ impl Sha256 {
     }
 }
 
-/// One 64-byte block into the state (FIPS 180-4 §6.2.2), with a rolling
-/// 16-word message schedule.
-fn compress(state: &mut [u32; 8], block: &[u8]) {
+/// One 64-byte block into the state (FIPS 180-4 §6.2.2): four passes of
+/// sixteen unrolled rounds, the working variables renamed round by round
+/// instead of shifted, and the 16-word schedule advanced in place between
+/// passes. Constant indices keep every value in a wasm local (no stack-memory
+/// traffic), which V8 compiles to registers; unrolling all 64 rounds was no
+/// faster in Chromium and 1.6 KB larger gzipped.
+fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
     let mut w = [0u32; 16];
     for (wi, c) in w.iter_mut().zip(block.chunks_exact(4)) {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(c);
-        *wi = u32::from_be_bytes(word);
+        if let Ok(word) = <[u8; 4]>::try_from(c) {
+            *wi = u32::from_be_bytes(word);
+        }
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for (i, k) in K.iter().enumerate() {
-        let at = |j: usize| w.get(j & 15).copied().unwrap_or(0);
-        let wi = if i < 16 {
-            at(i)
-        } else {
-            let (w15, w2) = (at(i + 1), at(i + 14));
-            let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
-            let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
-            let next = at(i).wrapping_add(s0).wrapping_add(at(i + 9)).wrapping_add(s1);
-            if let Some(slot) = w.get_mut(i & 15) {
-                *slot = next;
+    for (pass, k) in K.chunks_exact(16).enumerate() {
+        let Ok(k) = <&[u32; 16]>::try_from(k) else { break };
+        if pass > 0 {
+            // w[t] = σ1(w[t-2]) + w[t-7] + σ0(w[t-15]) + w[t-16], sixteen at a time.
+            macro_rules! next {
+                ($i:expr) => {{
+                    let (w15, w2) = (w[($i + 1) & 15], w[($i + 14) & 15]);
+                    let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
+                    let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
+                    w[$i] = w[$i].wrapping_add(s0).wrapping_add(w[($i + 9) & 15]).wrapping_add(s1);
+                }};
             }
-            next
-        };
-        let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-        let ch = (e & f) ^ (!e & g);
-        let t1 = h.wrapping_add(s1).wrapping_add(ch).wrapping_add(*k).wrapping_add(wi);
-        let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-        let maj = (a & b) ^ (a & c) ^ (b & c);
-        let t2 = s0.wrapping_add(maj);
-        h = g;
-        g = f;
-        f = e;
-        e = d.wrapping_add(t1);
-        d = c;
-        c = b;
-        b = a;
-        a = t1.wrapping_add(t2);
+            next!(0); next!(1); next!(2); next!(3); next!(4); next!(5); next!(6); next!(7);
+            next!(8); next!(9); next!(10); next!(11); next!(12); next!(13); next!(14); next!(15);
+        }
+        // Round `$i` of the pass with the roles given: only `$d` and `$h` change.
+        macro_rules! round {
+            ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $i:expr) => {{
+                let s1 = $e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25);
+                let ch = ($e & $f) ^ (!$e & $g);
+                let t1 = $h.wrapping_add(s1).wrapping_add(ch).wrapping_add(k[$i]).wrapping_add(w[$i]);
+                let s0 = $a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22);
+                let maj = ($a & $b) ^ ($a & $c) ^ ($b & $c);
+                $d = $d.wrapping_add(t1);
+                $h = t1.wrapping_add(s0.wrapping_add(maj));
+            }};
+        }
+        // Eight rounds bring the roles back to where they started.
+        macro_rules! eight {
+            ($i:expr) => {
+                round!(a, b, c, d, e, f, g, h, $i);
+                round!(h, a, b, c, d, e, f, g, $i + 1);
+                round!(g, h, a, b, c, d, e, f, $i + 2);
+                round!(f, g, h, a, b, c, d, e, $i + 3);
+                round!(e, f, g, h, a, b, c, d, $i + 4);
+                round!(d, e, f, g, h, a, b, c, $i + 5);
+                round!(c, d, e, f, g, h, a, b, $i + 6);
+                round!(b, c, d, e, f, g, h, a, $i + 7);
+            };
+        }
+        eight!(0);
+        eight!(8);
     }
     for (s, x) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
         *s = s.wrapping_add(x);
