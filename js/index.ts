@@ -274,6 +274,11 @@ function loadWasm(): Promise<unknown> {
   return loading;
 }
 
+/** What a caller is rejected with: Errors and DOMExceptions as they are, anything else wrapped. */
+function asError(x: unknown): unknown {
+  return x instanceof Error || x instanceof DOMException ? x : toError(x, "oncefetch");
+}
+
 function toError(e: unknown, context: string): Error {
   return e instanceof Error ? e : new Error(`${context}: ${String(e)}`, { cause: e });
 }
@@ -383,6 +388,26 @@ interface Flight {
   textKey: string | null;
   /** The text body behind `textKey` (compared, never hashed, by joiners). */
   text: string;
+}
+
+/** One call's validated input, carried from `fetchImpl` to `begin`. */
+interface Call {
+  input: RequestInfo | URL;
+  init: OnceFetchInit;
+  /** `init` without oncefetch's own fields: what fetch itself takes. */
+  rest: RequestInit;
+  action: string | undefined;
+  fresh: boolean;
+  scope: string;
+  signal: AbortSignal | null | undefined;
+  retryOpts: Required<RetryOptions> | false | undefined;
+  retryBase: Required<RetryOptions>;
+  method: string;
+  url: string;
+  headers: Headers;
+  label: string;
+  /** The body sent: `init.body`, or a Request's body read once. */
+  body: unknown;
 }
 
 /** Creates a client. Synchronous: the wasm engine loads on first use. */
@@ -521,41 +546,50 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     return opts.isReplayed ? opts.isReplayed(res) === true : res.headers.get("idempotent-replayed")?.trim().toLowerCase() === "true";
   }
 
-  /** Hands the final answer (or error) to every caller still waiting. */
-  async function deliver(f: Flight, outcome: Promise<Response>): Promise<void> {
-    let res: Response | undefined;
-    let error: unknown;
-    let bytes: ArrayBuffer | null = null;
-    try {
-      res = await outcome;
+  /** Hands the final answer (or error) to every caller still waiting, then
+   * runs `done`. Promise callbacks rather than an async function: no promise
+   * of its own on the per-call path. */
+  function deliver(f: Flight, outcome: Promise<Response>, done: () => void): void {
+    const settle = (res: Response | undefined, bytes: ArrayBuffer | null, error: unknown) => {
+      untrack(f);
+      try {
+        // Only a flight that got no final verdict (aborted, failed here) is still open.
+        if (f.token >= 0) engine?.finish(f.token);
+      } catch (x) {
+        error ??= x; // a broken engine must not leave callers waiting (SPEC B12)
+      }
+      const shared = bytes !== null;
+      for (const c of f.callers) {
+        if (c.done) continue;
+        c.done = true;
+        c.ownsBody = !shared && error === undefined;
+        if (!c.ownsBody) c.detach();
+        if (error !== undefined || !res) { c.reject(error); continue; }
+        try {
+          const r = shared ? copyResponse(res, bytes) : res;
+          infos.set(r, {
+            key: f.key, action: f.label, attempts: f.attempts, coalesced: c.coalesced || f.fromOtherTab,
+            replayed: f.replayed, fromStorage: f.fromStorage, stream: f.stream,
+          });
+          c.resolve(r);
+        } catch (x) {
+          c.reject(x); // e.g. a Response-like from the fetch option that cannot be copied: never left pending
+        }
+      }
+      f.callers.clear();
+      done();
+    };
+    outcome.then((res) => {
       // Several callers: read the body once and give each its own copy.
       // One caller: it gets the original response, streaming as fetch would.
-      if (f.callers.size > 1 && res.status !== 0) bytes = await res.arrayBuffer();
-    } catch (x) {
-      error = x;
-    }
-    untrack(f);
-    try {
-      // Only a flight that got no final verdict (aborted, failed here) is still open.
-      if (f.token >= 0) engine?.finish(f.token);
-    } catch (x) {
-      error ??= x; // a broken engine must not leave callers waiting (SPEC B12)
-    }
-    const shared = bytes !== null;
-    for (const c of f.callers) {
-      if (c.done) continue;
-      c.done = true;
-      c.ownsBody = !shared && error === undefined;
-      if (!c.ownsBody) c.detach();
-      if (error !== undefined || !res) { c.reject(error); continue; }
-      const r = shared ? copyResponse(res, bytes) : res;
-      infos.set(r, {
-        key: f.key, action: f.label, attempts: f.attempts, coalesced: c.coalesced || f.fromOtherTab,
-        replayed: f.replayed, fromStorage: f.fromStorage, stream: f.stream,
-      });
-      c.resolve(r);
-    }
-    f.callers.clear();
+      if (f.callers.size > 1 && res.status !== 0) {
+        // (The executor turns a synchronous throw of a Response-like into a rejection.)
+        new Promise<ArrayBuffer>((read) => read(res.arrayBuffer()))
+          .then((bytes) => settle(res, bytes, undefined), (x: unknown) => settle(undefined, null, x));
+      } else {
+        settle(res, null, undefined);
+      }
+    }, (x: unknown) => settle(undefined, null, x));
   }
 
   /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
@@ -570,7 +604,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         }
         c.done = true;
         f.callers.delete(c);
-        reject(abortError(signal));
+        c.reject(abortError(signal));
         // The shared request stops only when nobody waits for it any more, and
         // an identical call made after that starts afresh instead of joining it.
         if ([...f.callers].every((x) => x.done)) {
@@ -579,7 +613,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         }
       };
       const c: Caller = {
-        resolve, reject, coalesced, done: false, ownsBody: false,
+        resolve, reject: (x: unknown) => reject(asError(x)), coalesced, done: false, ownsBody: false,
         detach: () => signal?.removeEventListener("abort", onAbort),
       };
       f.callers.add(c);
@@ -587,13 +621,18 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     });
   }
 
-  async function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit | null = {}): Promise<Response> {
+  /** A call: validated and, once the engine is loaded and the body's identity
+   * can be read at once (the usual case), started synchronously — no promise
+   * but the caller's own and the send's. Throws on bad input (`fetch` turns
+   * that into a rejection). */
+  function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit | null = {}): Promise<Response> {
     init ??= {}; // as fetch: null is no init
     if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
+    const isRequest = typeof Request !== "undefined" && input instanceof Request;
     // As fetch: an explicit `signal` (even null) replaces a Request's own.
-    const signal = "signal" in init ? init.signal : typeof Request !== "undefined" && input instanceof Request ? input.signal : undefined;
+    const signal = "signal" in init ? init.signal : isRequest ? (input as Request).signal : undefined;
     if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
     if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
     if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
@@ -602,7 +641,6 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, retryBase);
     if (signal?.aborted) throw abortError(signal); // nothing is sent
 
-    const isRequest = typeof Request !== "undefined" && input instanceof Request;
     const method = (init.method ?? (isRequest ? (input as Request).method : "GET")).toUpperCase();
     let url: string;
     try {
@@ -611,22 +649,31 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       fail("input", `is not a valid URL: ${describe(String(input))}`);
     }
     const headers = new Headers(init.headers ?? (isRequest ? (input as Request).headers : undefined));
-    let body: unknown = init.body;
-    if (body === undefined && isRequest && (input as Request).body) {
-      body = await (input as Request).clone().arrayBuffer(); // made replayable once
-    }
     const label = action ?? `${method} ${url}`;
+    const call: Call = { input, init, rest, action, fresh, scope, signal, retryOpts, retryBase, method, url, headers, label, body: init.body };
+    const bodyId = call.body !== undefined || !isRequest || !(input as Request).body ? syncBodyIdentity(call.body) : undefined;
+    if (engine && bodyId) return begin(engine, call, bodyId);
+    return (async () => {
+      if (call.body === undefined && isRequest && (input as Request).body) {
+        call.body = await (input as Request).clone().arrayBuffer(); // made replayable once
+      }
+      const e = engine ?? await ready(signal, label);
+      if (signal?.aborted) throw abortError(signal);
+      const id = syncBodyIdentity(call.body) ?? await bodyIdentity(call.body);
+      if (signal?.aborted) throw abortError(signal);
+      // Nothing awaits from here to the in-flight check, so identical calls
+      // made in one tick are sure to meet.
+      return begin(e, call, id);
+    })().catch((x: unknown) => { throw asError(x); });
+  }
 
-    // Once loaded, nothing on this path awaits before the in-flight check, so
-    // identical calls made in one tick are sure to meet.
-    const e = engine ?? await ready(signal, label);
-    if (signal?.aborted) throw abortError(signal);
+  /** Identity, coalescing and the start of a flight (SPEC B2, B3, B5). */
+  function begin(e: Engine, call: Call, bodyId: BodyIdentity): Promise<Response> {
+    const { input, init, rest, action, fresh, scope, signal, retryOpts, retryBase, method, url, headers, label, body } = call;
     const callerKey = headers.get(opts.headerName) ?? undefined;
     const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
-    const bodyId = syncBodyIdentity(body) ?? await bodyIdentity(body);
-    if (signal?.aborted) throw abortError(signal);
 
-    // Identity and coalescing (SPEC B2, B3). Stream bodies cannot be replayed: never joined.
+    // Stream bodies cannot be replayed: never joined.
     // A text body (or none) is looked up by its text first: joiners of a burst
     // skip the copy into wasm and the hashing. The map key holds the text's
     // length only (hashing a long string in JS costs more than comparing it
@@ -650,39 +697,48 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       return join(running, true, signal);
     }
 
+    // Made before the flight is tracked: nothing that can throw comes between
+    // tracking it and handing it to `deliver` (a joiner never meets a dead flight).
+    const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
+    const controller = signal ? new AbortController() : null;
     const f: Flight = {
       token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
-      replayed: false, fromOtherTab: false, controller: signal ? new AbortController() : null,
-      callers: new Set(), ident, textKey, text,
+      replayed: false, fromOtherTab: false, controller, callers: new Set(), ident, textKey, text,
     };
+    const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: controller?.signal };
+    if (body !== undefined) sendInit.body = body as BodyInit;
+    const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
+    const send = () => sendOnce(input, sendInit);
     track(f);
     const caller = join(f, false, signal);
 
-    const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: f.controller?.signal };
-    if (body !== undefined) sendInit.body = body as BodyInit;
-    const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
-    const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
-
     /** Finds or mints the key, writes it ahead of the send (SPEC B1, B5, B8), and sends until the answer is final. */
-    const start = async (led?: Led): Promise<Response> => {
-      // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
-      const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
-      const sp = h.indexOf(" ");
-      f.token = Number(h.slice(0, sp));
-      f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
-      if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.newKey();
+    const start = (led?: Led): Promise<Response> => {
+      try {
+        // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
+        const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
+        const sp = h.indexOf(" ");
+        f.token = Number(h.slice(0, sp));
+        f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
+        if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.newKey();
+      } catch (x) {
+        return Promise.reject(x);
+      }
       if (keyed && f.key !== null && callerKey === undefined) {
         headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
       }
-      const res = await run(e, f, policy, resendable, () => sendOnce(input, sendInit));
-      if (!led?.remoteWaiters || res.status === 0 || !tabs || ident === null) return res;
-      // Other tabs wait for this action: read the body once, for them and for our callers.
-      const bytes = await res.arrayBuffer();
-      tabs.publish(lockName(ident), {
-        status: res.status, statusText: res.statusText, headers: [...res.headers], url: res.url,
-        body: bytes, key: f.key, replayed: f.replayed, attempts: f.attempts,
+      const sent = run(e, f, policy, resendable, send);
+      if (!led || !tabs || ident === null) return sent;
+      return sent.then(async (res) => {
+        if (!led.remoteWaiters || res.status === 0) return res;
+        // Other tabs wait for this action: read the body once, for them and for our callers.
+        const bytes = await res.arrayBuffer();
+        tabs.publish(lockName(ident), {
+          status: res.status, statusText: res.statusText, headers: [...res.headers], url: res.url,
+          body: bytes, key: f.key, replayed: f.replayed, attempts: f.attempts,
+        });
+        return copyResponse(res, bytes);
       });
-      return copyResponse(res, bytes);
     };
 
     // Keyed actions are serialised across tabs (SPEC B14) once another tab has
@@ -691,7 +747,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       ? tabs.single(lockName(ident), f.controller?.signal, start, () => emitFor(f, "cross-tab-wait"))
           .then((r) => (r instanceof Response ? r : fromOtherTab(f, r)))
       : start();
-    void deliver(f, outcome).finally(() => {
+    deliver(f, outcome, () => {
       if (policy !== defaultPolicy) policy.free();
     });
     return caller;
@@ -703,11 +759,13 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       return inflight.size;
     },
     fetch(input, init) {
-      // Every failure, even a synchronous one or a wasm trap, becomes a rejection (SPEC B12).
+      // Every failure, even a synchronous one or a wasm trap, becomes a
+      // rejection with an Error (SPEC B12); callers' rejections are made
+      // Errors where they are rejected (`join`).
       try {
-        return fetchImpl(input, init).catch((x: unknown) => { throw x instanceof Error || x instanceof DOMException ? x : toError(x, "oncefetch"); });
+        return fetchImpl(input, init);
       } catch (x) {
-        return Promise.reject(x);
+        return Promise.reject(asError(x));
       }
     },
     info(response) {

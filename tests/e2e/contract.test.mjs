@@ -655,6 +655,14 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     const c = createClient();
     const cut = await Promise.all([1, 2].map(() => within(c.fetch("/api/stream?chunks=3&cut=1", { method: "POST", body: "s" }), 5000)));
     out.cutBody = cut.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
+    // A Response-like from the fetch option whose status no Response can carry:
+    // coalesced callers each need a copy, the copy throws, each is rejected.
+    const odd = createClient({
+      fetch: async () => ({ status: 600, statusText: "", type: "basic", url: "", headers: new Headers(), arrayBuffer: async () => new ArrayBuffer(1) }),
+    });
+    const copies = await Promise.all([1, 2].map(() => within(odd.fetch("/api/echo", { method: "POST", body: "odd" }), 3000)));
+    out.uncopyable = copies.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
+    out.uncopyableInflight = odd.inflight;
     out.nonResponseCalls = nonResponseCalls;
     return out;
   });
@@ -663,6 +671,8 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     assert.equal(out[name + "Inflight"], 0, name);
   }
   assert.deepEqual(out.cutBody, ["Error", "Error"]);
+  assert.deepEqual(out.uncopyable, ["Error", "Error"], "a copy that cannot be made rejects its caller, never leaves it pending");
+  assert.equal(out.uncopyableInflight, 0);
   assert.equal(out.nonResponseCalls, 1, "a non-Response is a bug to surface, not a network failure to retry");
 });
 
