@@ -171,6 +171,8 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NETWORK_ERROR = -1;
+/** `Engine.admin` operations (the `OP_*` constants of src/client.rs). */
+const OP = { keyFor: 0, release: 1, clear: 2, newKey: 3, observe: 4, unobserve: 5 } as const;
 
 // ---------------------------------------------------------------- validation
 
@@ -720,7 +722,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         const sp = h.indexOf(" ");
         f.token = Number(h.slice(0, sp));
         f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
-        if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.newKey();
+        if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.admin(OP.newKey, "", "", 0);
       } catch (x) {
         return Promise.reject(x);
       }
@@ -774,23 +776,23 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     async keyFor(action, o) {
       if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
       const scope = scopeOf(o);
-      return (await ready()).keyFor(scope, action, Date.now());
+      return (await ready()).admin(OP.keyFor, scope, action, Date.now());
     },
     async release(action, o) {
       if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
       const scope = scopeOf(o);
-      (await ready()).release(scope, action);
+      (await ready()).admin(OP.release, scope, action, 0);
     },
     async clear() {
-      (await ready()).clear(opts.scope);
+      (await ready()).admin(OP.clear, opts.scope, "", 0);
     },
     on(listener) {
       if (typeof listener !== "function") fail("listener", `must be a function, got ${describe(listener)}`);
       listeners.add(listener);
-      engine?.setObserved(true);
+      engine?.admin(OP.observe, "", "", 0);
       return () => {
         listeners.delete(listener);
-        engine?.setObserved(observed());
+        engine?.admin(observed() ? OP.observe : OP.unobserve, "", "", 0);
       };
     },
   };

@@ -82,11 +82,6 @@ impl Engine {
         e
     }
 
-    /// Turns event emission on or off (listeners or `debug` present).
-    #[wasm_bindgen(js_name = setObserved)]
-    pub fn set_observed(&mut self, on: bool) {
-        self.observed = on;
-    }
 
     /// The identity of a call (see `action.rs`): the in-flight map key and,
     /// through [`Engine::begin`], the storage key. The body is `text` (UTF-8,
@@ -199,8 +194,49 @@ impl Engine {
         }
     }
 
+    /// The client's less frequent operations, in one export (each export
+    /// costs a shim in the wasm and a method in the glue): `op` is one of the
+    /// `OP_*` constants; returns the key for [`OP_KEY_FOR`] and
+    /// [`OP_NEW_KEY`], else an empty string.
+    pub fn admin(&mut self, op: u32, scope: &str, action: &str, now: f64) -> Result<String, JsValue> {
+        match op {
+            OP_KEY_FOR => self.key_for(scope, action, now),
+            OP_RELEASE => self.release(scope, action).map(|_| String::new()),
+            OP_CLEAR => {
+                self.clear(scope);
+                Ok(String::new())
+            }
+            OP_NEW_KEY => self.new_key(),
+            OP_OBSERVE | OP_UNOBSERVE => {
+                self.set_observed(op == OP_OBSERVE);
+                Ok(String::new())
+            }
+            _ => Err(Error::invalid("op", "is not an engine operation").into()),
+        }
+    }
+}
+
+/// [`Engine::admin`]: `client.keyFor(action)`.
+pub const OP_KEY_FOR: u32 = 0;
+/// [`Engine::admin`]: `client.release(action)`.
+pub const OP_RELEASE: u32 = 1;
+/// [`Engine::admin`]: `client.clear()` (of `scope`).
+pub const OP_CLEAR: u32 = 2;
+/// [`Engine::admin`]: a key for a request that is never stored (stream bodies).
+pub const OP_NEW_KEY: u32 = 3;
+/// [`Engine::admin`]: events on (a listener or `debug`).
+pub const OP_OBSERVE: u32 = 4;
+/// [`Engine::admin`]: events off.
+pub const OP_UNOBSERVE: u32 = 5;
+
+/// Reached through [`Engine::admin`] from JS; public for Rust callers and tests.
+impl Engine {
+    /// Turns event emission on or off (listeners or `debug` present).
+    pub fn set_observed(&mut self, on: bool) {
+        self.observed = on;
+    }
+
     /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
-    #[wasm_bindgen(js_name = keyFor)]
     pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, JsValue> {
         validate::action(action)?;
         let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
@@ -234,13 +270,11 @@ impl Engine {
     }
 
     /// A fresh key for a request that is never stored (stream bodies).
-    #[wasm_bindgen(js_name = newKey)]
     pub fn new_key(&mut self) -> Result<String, JsValue> {
         Ok(self.mint()?)
     }
 
     /// Flights not yet finished (tests assert it returns to 0).
-    #[wasm_bindgen(getter, js_name = flightCount)]
     pub fn flight_count(&self) -> u32 {
         u32::try_from(self.flights.iter().filter(|f| f.is_some()).count()).unwrap_or(u32::MAX)
     }

@@ -320,7 +320,7 @@ export async function stages({ storage, n, nFull = 50 }) {
   const oneCall = (b) => outcome(begin(identify(b)));
   // Warm the code paths first (tier-up), on other bodies, then empty the store.
   for (const b of bodies(300, 1024, "stage-warm")) oneCall(b);
-  e.clear("bench");
+  e.admin(2, "bench", "", 0); // clear the scope (OP_CLEAR)
 
   const list = bodies(n, 1024, `stage-${storage}`);
   const ids = time("identify (1 KB as UTF-8 bytes)", n, () => list.map(identify));
@@ -328,12 +328,12 @@ export async function stages({ storage, n, nFull = 50 }) {
   time("outcome 200 (settle; ends the flight)", n, () => tokens.map(outcome));
 
   // A full store: maxEntries (1000) live entries, so each write-ahead enforces the bound.
-  e.clear("bench");
+  e.admin(2, "bench", "", 0); // clear the scope (OP_CLEAR)
   for (const b of bodies(1000, 1024, "stage-fill")) oneCall(b);
   const fullIds = bodies(nFull, 1024, "stage-full").map(identify);
   const fullTokens = time("begin, store full (1000 live entries)", nFull, () => fullIds.map(begin));
   time("outcome 200, store full", nFull, () => fullTokens.map(outcome));
-  e.clear("bench");
+  e.admin(2, "bench", "", 0); // clear the scope (OP_CLEAR)
   policy.free();
   e.free();
   if (storage === "local") localStorage.clear();
