@@ -124,19 +124,15 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
 /// Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) into
 /// milliseconds since the Unix epoch.
 pub fn parse_http_date(v: &str) -> Option<f64> {
-    let words: Vec<&str> = v.split([' ', ',']).filter(|w| !w.is_empty()).collect();
-    let (day, month, year, time) = match words.as_slice() {
+    let (words, n) = fields::<6>(v, b" ,", false)?;
+    let (day, month, year, time) = match words.get(..n)? {
         // Sun, 06 Nov 1994 08:49:37 GMT
         [_, d, m, y, t, "GMT"] if y.len() == 4 => (*d, *m, *y, *t),
         // Sunday, 06-Nov-94 08:49:37 GMT
-        [_, dmy, t, "GMT"] => {
-            let mut p = dmy.split('-');
-            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
-            if p.next().is_some() || y.len() != 2 {
-                return None;
-            }
-            (d, m, y, *t)
-        }
+        [_, dmy, t, "GMT"] => match fields::<3>(dmy, b"-", true)? {
+            ([d, m, y], 3) if y.len() == 2 => (d, m, y, *t),
+            _ => return None,
+        },
         // Sun Nov  6 08:49:37 1994
         [_, m, d, t, y] if y.len() == 4 => (*d, *m, *y, *t),
         _ => return None,
@@ -148,16 +144,33 @@ pub fn parse_http_date(v: &str) -> Option<f64> {
         // RFC 9110: a two-digit year more than 50 years ahead is in the past century.
         year += if year < 70 { 2000 } else { 1900 };
     }
-    let mut hms = time.split(':');
-    let h: u32 = parse_digits(hms.next()?, 2, 2)?;
-    let mi: u32 = parse_digits(hms.next()?, 2, 2)?;
-    let s: u32 = parse_digits(hms.next()?, 2, 2)?;
-    if hms.next().is_some() || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60 {
+    let ([h, mi, s], 3) = fields::<3>(time, b":", true)? else { return None };
+    let (h, mi, s): (u32, u32, u32) = (parse_digits(h, 2, 2)?, parse_digits(mi, 2, 2)?, parse_digits(s, 2, 2)?);
+    if day == 0 || day > 31 || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + s);
     Some((secs as f64) * 1000.0)
+}
+
+/// The fields of `v` between the ASCII bytes of `seps`, and how many there
+/// are; `None` past `N`. Empty fields are kept when `keep_empty` (`"1--2"`
+/// has three), skipped otherwise (runs of separators are one). Written out
+/// rather than with `str::split`, whose iterator is most of this parser's size
+/// in wasm.
+fn fields<'a, const N: usize>(v: &'a str, seps: &[u8], keep_empty: bool) -> Option<([&'a str; N], usize)> {
+    let mut out = [""; N];
+    let mut n = 0;
+    let mut start = 0;
+    for end in v.bytes().enumerate().filter(|(_, b)| seps.contains(b)).map(|(i, _)| i).chain([v.len()]) {
+        if keep_empty || end > start {
+            *out.get_mut(n)? = v.get(start..end)?;
+            n += 1;
+        }
+        start = end + 1;
+    }
+    Some((out, n))
 }
 
 fn parse_digits(s: &str, min: usize, max: usize) -> Option<u32> {
