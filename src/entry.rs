@@ -59,7 +59,7 @@ impl Entry {
 
     /// Parses stored text; `None` for anything that is not a complete entry.
     pub fn parse(text: &str) -> Option<Entry> {
-        let mut p = Parser { s: text.as_bytes(), i: 0 };
+        let mut p = Parser { text, s: text.as_bytes(), i: 0 };
         let (mut key, mut fingerprint, mut created, mut expires, mut state) = (None, None, None, None, None);
         p.ws();
         p.eat(b'{')?;
@@ -134,7 +134,9 @@ pub(crate) fn push_int(out: &mut String, v: f64) {
             break;
         }
     }
-    out.push_str(core::str::from_utf8(digits.get(i..).unwrap_or(&[])).unwrap_or("0"));
+    for d in digits.get(i..).unwrap_or(&[]) {
+        out.push(char::from(*d));
+    }
 }
 
 fn push_json_string(out: &mut String, v: &str) {
@@ -156,6 +158,7 @@ fn push_json_string(out: &mut String, v: &str) {
 /// A minimal JSON reader for flat objects: strings, numbers, and skipping of
 /// literals (nested values make the entry invalid: we never write them).
 struct Parser<'a> {
+    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
@@ -184,14 +187,23 @@ impl Parser<'_> {
         }
         Some(v)
     }
+    /// A string: runs between escapes are copied from the text as they are
+    /// (cut at ASCII bytes only, so always whole characters; no UTF-8
+    /// re-validation).
     fn string(&mut self) -> Option<String> {
         self.eat(b'"')?;
-        let mut out: Vec<u8> = Vec::new();
+        let mut out = String::new();
+        let mut run = self.i;
         loop {
+            let at = self.i;
             match self.next()? {
-                b'"' => return String::from_utf8(out).ok(),
+                b'"' => {
+                    out.push_str(self.text.get(run..at)?);
+                    return Some(out);
+                }
                 b'\\' => {
-                    let c = match self.next()? {
+                    out.push_str(self.text.get(run..at)?);
+                    out.push(match self.next()? {
                         b'"' => '"',
                         b'\\' => '\\',
                         b'/' => '/',
@@ -216,12 +228,11 @@ impl Parser<'_> {
                             char::from_u32(cp)?
                         }
                         _ => return None,
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    });
+                    run = self.i;
                 }
                 c if c < 0x20 => return None,
-                c => out.push(c),
+                _ => {}
             }
         }
     }
