@@ -3,20 +3,31 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::hash::hex;
+use crate::hash::push_hex;
 
 /// Formats 16 random bytes as a UUID v4 (RFC 9562: version 4, variant 10).
 pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    let part = |r: core::ops::Range<usize>| h.get(r).unwrap_or("");
-    [part(0..8), "-", part(8..12), "-", part(12..16), "-", part(16..20), "-", part(20..32)].concat()
+    let mut out = String::with_capacity(36);
+    for (i, group) in [0..4, 4..6, 6..8, 8..10, 10..16].into_iter().enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        push_hex(&mut out, b.get(group).unwrap_or(&[]));
+    }
+    out
 }
 
-/// Cuts a key to its first 8 characters for events and logs (SPEC B11).
+/// Cuts a key to its first 8 bytes for events and logs (SPEC B11): 8
+/// characters, as keys are ASCII (UUIDs, or validated header values); a
+/// character cut in two is left out.
 pub fn short(key: &str) -> &str {
-    key.char_indices().nth(8).and_then(|(i, _)| key.get(..i)).unwrap_or(key)
+    let mut end = key.len().min(8);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    key.get(..end).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -35,5 +46,6 @@ mod tests {
     fn b11_keys_are_cut_to_8() {
         assert_eq!(short("8e03978e-40d5"), "8e03978e");
         assert_eq!(short("abc"), "abc");
+        assert_eq!(short("abcdefgé"), "abcdefg", "a character cut in two is left out");
     }
 }

@@ -164,13 +164,18 @@ fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// Appends the lower-case hex of `bytes` to `out`.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     for b in bytes {
         out.push(digit(b >> 4));
         out.push(digit(b & 0x0f));
     }
-    out
 }
 
 /// SHA-256 of the given parts, each followed by a 0 byte so that
