@@ -237,12 +237,14 @@ impl<B: Backend> Store<B> {
             }
             None => Vec::new(),
         };
-        for k in self.memory.keys().unwrap_or_default() {
-            if !keys.contains(&k) {
-                keys.push(k);
+        // The memory fall-back's own keys join; its tombstones hide storage's.
+        for (k, v) in self.memory.0.with_prefix("") {
+            if v == TOMBSTONE {
+                keys.retain(|x| x != k);
+            } else if !keys.contains(k) {
+                keys.push(k.clone());
             }
         }
-        keys.retain(|k| !matches!(self.memory.get(k), Ok(Some(v)) if v == TOMBSTONE));
         keys
     }
 
