@@ -34,7 +34,7 @@ pub fn scope_tag(scope: &str) -> String {
 
 /// The storage-key prefix shared by every entry of `scope`.
 pub fn scope_prefix(scope: &str) -> String {
-    [STORAGE_PREFIX, &scope_tag(scope), ":"].concat()
+    crate::cat(&[STORAGE_PREFIX, &scope_tag(scope), ":"])
 }
 
 /// The 16-hex fingerprint of a request: method, absolute URL, body bytes.
@@ -48,12 +48,7 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
 /// The identity of a call (see the module docs for its layout).
 pub fn identify(scope: &str, method: &str, url: &str, action: Option<&str>, body: &[u8]) -> String {
     let fp = fingerprint(method, url, body);
-    let id = match action {
-        Some(a) => sha256_parts(&[b"action", scope.as_bytes(), a.as_bytes()]),
-        None => sha256_parts(&[b"request", scope.as_bytes(), fp.as_bytes()]),
-    };
-    let mut out = scope_tag(scope);
-    out.push_str(&hex_prefix(&id, ACTION_ID_LEN / 2));
+    let mut out = scope_and_action(scope, action, &fp);
     out.push_str(&fp);
     out
 }
@@ -61,8 +56,17 @@ pub fn identify(scope: &str, method: &str, url: &str, action: Option<&str>, body
 /// The identity of an explicit action with no request attached (`keyFor`,
 /// `release`): its fingerprint is empty, which matches any request.
 pub fn identify_action(scope: &str, action: &str) -> String {
-    let mut out = identify(scope, "", "", Some(action), b"");
-    out.truncate(SCOPE_TAG_LEN + ACTION_ID_LEN);
+    scope_and_action(scope, Some(action), "")
+}
+
+/// Scope tag and action id: the explicit action's, or the request's (its fingerprint `fp`).
+fn scope_and_action(scope: &str, action: Option<&str>, fp: &str) -> String {
+    let id = match action {
+        Some(a) => sha256_parts(&[b"action", scope.as_bytes(), a.as_bytes()]),
+        None => sha256_parts(&[b"request", scope.as_bytes(), fp.as_bytes()]),
+    };
+    let mut out = scope_tag(scope);
+    out.push_str(&hex_prefix(&id, ACTION_ID_LEN / 2));
     out
 }
 
@@ -70,7 +74,7 @@ pub fn identify_action(scope: &str, action: &str) -> String {
 pub fn storage_key(ident: &str) -> Option<String> {
     let tag = ident.get(..SCOPE_TAG_LEN)?;
     let id = ident.get(SCOPE_TAG_LEN..SCOPE_TAG_LEN + ACTION_ID_LEN)?;
-    Some([STORAGE_PREFIX, tag, ":", id].concat())
+    Some(crate::cat(&[STORAGE_PREFIX, tag, ":", id]))
 }
 
 /// The fingerprint part of an identity; empty for [`identify_action`] ones.

@@ -28,8 +28,8 @@ impl Error {
     /// The message shown to the caller.
     pub fn message(&self) -> String {
         match self {
-            Error::Invalid { field, reason } => ["oncefetch: `", field, "` ", reason].concat(),
-            Error::Random(why) => ["oncefetch: crypto.getRandomValues failed: ", why].concat(),
+            Error::Invalid { field, reason } => crate::cat(&["oncefetch: `", field, "` ", reason]),
+            Error::Random(why) => crate::cat(&["oncefetch: crypto.getRandomValues failed: ", why]),
         }
     }
 }

@@ -36,6 +36,16 @@ pub mod web;
 
 pub use client::{Engine, RetryPolicy};
 
+/// The parts joined, like `[..].concat()` but without its generic join code
+/// and overflow panic path in the wasm.
+pub(crate) fn cat(parts: &[&str]) -> prelude::String {
+    let mut out = prelude::String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
 /// The wasm allocator: talc is about a third of dlmalloc's size in this module, and faster.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]

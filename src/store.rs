@@ -274,7 +274,7 @@ impl<B: Backend> Store<B> {
         match Entry::parse(&text) {
             Some(e) => Some(e),
             None if self.primary.is_some() => {
-                self.fall_back(Fault(["corrupt or foreign entry under ", k].concat()));
+                self.fall_back(Fault(crate::cat(&["corrupt or foreign entry under ", k])));
                 None
             }
             None => None,

@@ -72,7 +72,9 @@ impl Random {
         }
         let at = self.buf.len().saturating_sub(16);
         let mut out = [0u8; 16];
-        out.copy_from_slice(self.buf.get(at..).unwrap_or(&[0u8; 16]));
+        for (o, b) in out.iter_mut().zip(self.buf.get(at..).unwrap_or(&[])) {
+            *o = *b;
+        }
         self.buf.truncate(at);
         Ok(out)
     }

@@ -56,13 +56,9 @@ impl Sha256 {
         self.length = self.length.wrapping_add(data.len() as u64);
         let mut data = data;
         if self.filled > 0 {
-            let take = (64 - self.filled).min(data.len());
-            let (head, rest) = data.split_at(take);
-            if let Some(dst) = self.block.get_mut(self.filled..self.filled + take) {
-                dst.copy_from_slice(head);
-            }
-            self.filled += take;
-            data = rest;
+            let taken = copy(self.block.get_mut(self.filled..).unwrap_or(&mut []), data);
+            self.filled += taken;
+            data = data.get(taken..).unwrap_or(&[]);
             if self.filled < 64 {
                 return;
             }
@@ -76,11 +72,7 @@ impl Sha256 {
                 compress(&mut self.state, block);
             }
         }
-        let tail = blocks.remainder();
-        if let Some(dst) = self.block.get_mut(..tail.len()) {
-            dst.copy_from_slice(tail);
-        }
-        self.filled = tail.len();
+        self.filled = copy(&mut self.block, blocks.remainder());
     }
 
     /// The digest.
@@ -94,10 +86,21 @@ impl Sha256 {
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; 32];
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
+            copy(chunk, &word.to_be_bytes());
         }
         out
     }
+}
+
+/// Copies what fits of `src` into `dst`; returns how many bytes. (No length
+/// check to fail, unlike `copy_from_slice`: no panic path in the wasm.)
+fn copy(dst: &mut [u8], src: &[u8]) -> usize {
+    let mut n = 0;
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+        n += 1;
+    }
+    n
 }
 
 /// One 64-byte block into the state (FIPS 180-4 §6.2.2): four passes of
