@@ -392,26 +392,6 @@ interface Flight {
   text: string;
 }
 
-/** One call's validated input, carried from `fetchImpl` to `begin`. */
-interface Call {
-  input: RequestInfo | URL;
-  init: OnceFetchInit;
-  /** `init` without oncefetch's own fields: what fetch itself takes. */
-  rest: RequestInit;
-  action: string | undefined;
-  fresh: boolean;
-  scope: string;
-  signal: AbortSignal | null | undefined;
-  retryOpts: Required<RetryOptions> | false | undefined;
-  retryBase: Required<RetryOptions>;
-  method: string;
-  url: string;
-  headers: Headers;
-  label: string;
-  /** The body sent: `init.body`, or a Request's body read once. */
-  body: unknown;
-}
-
 /** Creates a client. Synchronous: the wasm engine loads on first use. */
 export function createClient(options?: ClientOptions): OnceFetchClient {
   const opts = resolveOptions(options);
@@ -627,8 +607,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
    * can be read at once (the usual case), started synchronously — no promise
    * but the caller's own and the send's. Throws on bad input (`fetch` turns
    * that into a rejection). */
-  function fetchImpl(input: RequestInfo | URL, init: OnceFetchInit | null = {}): Promise<Response> {
-    init ??= {}; // as fetch: null is no init
+  function fetchImpl(input: RequestInfo | URL, given: OnceFetchInit | null = {}): Promise<Response> {
+    const init: OnceFetchInit = given ?? {}; // as fetch: null is no init
     if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
@@ -652,107 +632,107 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     }
     const headers = new Headers(init.headers ?? (isRequest ? (input as Request).headers : undefined));
     const label = action ?? `${method} ${url}`;
-    const call: Call = { input, init, rest, action, fresh, scope, signal, retryOpts, retryBase, method, url, headers, label, body: init.body };
-    const bodyId = call.body !== undefined || !isRequest || !(input as Request).body ? syncBodyIdentity(call.body) : undefined;
-    if (engine && bodyId) return begin(engine, call, bodyId);
+    /** The body sent: `init.body`, or a Request's body read once. */
+    let body: unknown = init.body;
+    const readNow = body !== undefined || !isRequest || !(input as Request).body ? syncBodyIdentity(body) : undefined;
+    if (engine && readNow) return begin(engine, readNow);
     return (async () => {
-      if (call.body === undefined && isRequest && (input as Request).body) {
-        call.body = await (input as Request).clone().arrayBuffer(); // made replayable once
+      if (body === undefined && isRequest && (input as Request).body) {
+        body = await (input as Request).clone().arrayBuffer(); // made replayable once
       }
       const e = engine ?? await ready(signal, label);
       if (signal?.aborted) throw abortError(signal);
-      const id = syncBodyIdentity(call.body) ?? await bodyIdentity(call.body);
+      const id = syncBodyIdentity(body) ?? await bodyIdentity(body);
       if (signal?.aborted) throw abortError(signal);
       // Nothing awaits from here to the in-flight check, so identical calls
       // made in one tick are sure to meet.
-      return begin(e, call, id);
+      return begin(e, id);
     })().catch((x: unknown) => { throw asError(x); });
-  }
 
-  /** Identity, coalescing and the start of a flight (SPEC B2, B3, B5). */
-  function begin(e: Engine, call: Call, bodyId: BodyIdentity): Promise<Response> {
-    const { input, init, rest, action, fresh, scope, signal, retryOpts, retryBase, method, url, headers, label, body } = call;
-    const callerKey = headers.get(opts.headerName) ?? undefined;
-    const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
+    /** Identity, coalescing and the start of a flight (SPEC B2, B3, B5). */
+    function begin(e: Engine, bodyId: BodyIdentity): Promise<Response> {
+      const callerKey = headers.get(opts.headerName) ?? undefined;
+      const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
 
-    // Stream bodies cannot be replayed: never joined.
-    // A text body (or none) is looked up by its text first: joiners of a burst
-    // skip the copy into wasm and the hashing. The map key holds the text's
-    // length only (hashing a long string in JS costs more than comparing it
-    // with the one candidate). The scope is length-prefixed; method, URL and
-    // action cannot contain a newline.
-    const text = bodyId.text ?? "";
-    const textKey = bodyId.bytes === undefined && !bodyId.stream
-      ? `${method}\n${url}\n${action ?? ""}\n${scope.length}:${scope}\n${text.length}` : null;
-    let running = fresh || textKey === null ? undefined : inflightText.get(textKey);
-    if (running !== undefined && running.text !== text) running = undefined;
-    let ident: string | null = null;
-    if (!running && !bodyId.stream) {
-      // A long text crosses into wasm faster as UTF-8 bytes from the native
-      // encoder than through the glue's per-character copy (same bytes, same hash).
-      const bytes = bodyId.bytes ?? (text.length > 64 ? encoder.encode(text) : undefined);
-      ident = e.identify(scope, method, url, action, bytes === undefined ? bodyId.text : undefined, bytes);
-      running = fresh ? undefined : inflight.get(ident);
-    }
-    if (running) {
-      if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
-      return join(running, true, signal);
-    }
-
-    // Made before the flight is tracked: nothing that can throw comes between
-    // tracking it and handing it to `deliver` (a joiner never meets a dead flight).
-    const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
-    const controller = signal ? new AbortController() : null;
-    const f: Flight = {
-      token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
-      replayed: false, fromOtherTab: false, controller, callers: new Set(), ident, textKey, text,
-    };
-    const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: controller?.signal };
-    if (body !== undefined) sendInit.body = body as BodyInit;
-    const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
-    const send = () => sendOnce(input, sendInit);
-    track(f);
-    const caller = join(f, false, signal);
-
-    /** Finds or mints the key, writes it ahead of the send (SPEC B1, B5, B8), and sends until the answer is final. */
-    const start = (led?: Led): Promise<Response> => {
-      try {
-        // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
-        const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
-        const sp = h.indexOf(" ");
-        f.token = Number(h.slice(0, sp));
-        f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
-        if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.admin(OP.newKey, "", "", 0);
-      } catch (x) {
-        return Promise.reject(x);
+      // Stream bodies cannot be replayed: never joined.
+      // A text body (or none) is looked up by its text first: joiners of a burst
+      // skip the copy into wasm and the hashing. The map key holds the text's
+      // length only (hashing a long string in JS costs more than comparing it
+      // with the one candidate). The scope is length-prefixed; method, URL and
+      // action cannot contain a newline.
+      const text = bodyId.text ?? "";
+      const textKey = bodyId.bytes === undefined && !bodyId.stream
+        ? `${method}\n${url}\n${action ?? ""}\n${scope.length}:${scope}\n${text.length}` : null;
+      let running = fresh || textKey === null ? undefined : inflightText.get(textKey);
+      if (running !== undefined && running.text !== text) running = undefined;
+      let ident: string | null = null;
+      if (!running && !bodyId.stream) {
+        // A long text crosses into wasm faster as UTF-8 bytes from the native
+        // encoder than through the glue's per-character copy (same bytes, same hash).
+        const bytes = bodyId.bytes ?? (text.length > 64 ? encoder.encode(text) : undefined);
+        ident = e.identify(scope, method, url, action, bytes === undefined ? bodyId.text : undefined, bytes);
+        running = fresh ? undefined : inflight.get(ident);
       }
-      if (keyed && f.key !== null && callerKey === undefined) {
-        headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+      if (running) {
+        if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
+        return join(running, true, signal);
       }
-      const sent = run(e, f, policy, resendable, send);
-      if (!led || !tabs || ident === null) return sent;
-      return sent.then(async (res) => {
-        if (!led.remoteWaiters || res.status === 0) return res;
-        // Other tabs wait for this action: read the body once, for them and for our callers.
-        const bytes = await res.arrayBuffer();
-        tabs.publish(lockName(ident), {
-          status: res.status, statusText: res.statusText, headers: [...res.headers], url: res.url,
-          body: bytes, key: f.key, replayed: f.replayed, attempts: f.attempts,
+
+      // Made before the flight is tracked: nothing that can throw comes between
+      // tracking it and handing it to `deliver` (a joiner never meets a dead flight).
+      const policy = retryOpts === undefined ? (defaultPolicy ??= policyOf(opts.retry, RETRY_DEFAULTS)) : policyOf(retryOpts, retryBase);
+      const controller = signal ? new AbortController() : null;
+      const f: Flight = {
+        token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
+        replayed: false, fromOtherTab: false, controller, callers: new Set(), ident, textKey, text,
+      };
+      const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: controller?.signal };
+      if (body !== undefined) sendInit.body = body as BodyInit;
+      const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
+      const send = () => sendOnce(input, sendInit);
+      track(f);
+      const caller = join(f, false, signal);
+
+      /** Finds or mints the key, writes it ahead of the send (SPEC B1, B5, B8), and sends until the answer is final. */
+      const start = (led?: Led): Promise<Response> => {
+        try {
+          // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
+          const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
+          const sp = h.indexOf(" ");
+          f.token = Number(h.slice(0, sp));
+          f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
+          if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.admin(OP.newKey, "", "", 0);
+        } catch (x) {
+          return Promise.reject(x);
+        }
+        if (keyed && f.key !== null && callerKey === undefined) {
+          headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+        }
+        const sent = run(e, f, policy, resendable, send);
+        if (!led || !tabs || ident === null) return sent;
+        return sent.then(async (res) => {
+          if (!led.remoteWaiters || res.status === 0) return res;
+          // Other tabs wait for this action: read the body once, for them and for our callers.
+          const bytes = await res.arrayBuffer();
+          tabs.publish(lockName(ident), {
+            status: res.status, statusText: res.statusText, headers: [...res.headers], url: res.url,
+            body: bytes, key: f.key, replayed: f.replayed, attempts: f.attempts,
+          });
+          return copyResponse(res, bytes);
         });
-        return copyResponse(res, bytes);
-      });
-    };
+      };
 
-    // Keyed actions are serialised across tabs (SPEC B14) once another tab has
-    // been seen; fresh ones are new actions by definition.
-    const outcome = tabs?.hasPeers && keyed && ident !== null && !fresh
-      ? tabs.single(lockName(ident), f.controller?.signal, start, () => emitFor(f, "cross-tab-wait"))
-          .then((r) => (r instanceof Response ? r : fromOtherTab(f, r)))
-      : start();
-    deliver(f, outcome, () => {
-      if (policy !== defaultPolicy) policy.free();
-    });
-    return caller;
+      // Keyed actions are serialised across tabs (SPEC B14) once another tab has
+      // been seen; fresh ones are new actions by definition.
+      const outcome = tabs?.hasPeers && keyed && ident !== null && !fresh
+        ? tabs.single(lockName(ident), f.controller?.signal, start, () => emitFor(f, "cross-tab-wait"))
+            .then((r) => (r instanceof Response ? r : fromOtherTab(f, r)))
+        : start();
+      deliver(f, outcome, () => {
+        if (policy !== defaultPolicy) policy.free();
+      });
+      return caller;
+    }
   }
 
   const client: OnceFetchClient = {
