@@ -292,6 +292,13 @@ async function main() {
       R.idle = Object.fromEntries(Object.keys(list[0]).map((k) => [k, { busy: stats(list.map((x) => x[k].busy)), idle: stats(list.map((x) => x[k].idle)) }]));
     }
 
+    // 3c. localStorage writes inside an async call flow (the local-storage floor)
+    log("3c. localStorage writes in an async call flow vs back to back");
+    {
+      const list = await rounds(ROUNDS_STAGES, () => call(pages.local, "storageFlow", { n: 500 }));
+      R.storageFlow = Object.fromEntries(Object.keys(list[0]).map((k) => [k, stats(list.map((x) => x[k]))]));
+    }
+
     // 4. fingerprint ---------------------------------------------------------
     R.fingerprint = {};
     // n < maxEntries (1000): the bound is never enforced here.
@@ -563,6 +570,14 @@ function report(R) {
       + "is on the network) runs several times slower than the same work back to back, so both oncefetch's steps before the send and after the answer pay it; "
       + "raw fetch does almost nothing in JS on either side. Mean µs over 200 samples per round, median of the rounds:", "");
     P(table(["work", "back to back µs", "after a 5 ms idle wait µs", "× slower"], Object.entries(R.idle).map(([k, v]) => [k, fmt(v.busy, 1), fmt(v.idle, 1), ratio(v.idle.median, v.busy.median)])), "");
+  }
+
+  if (R.storageFlow) {
+    P("Why storage \"local\" costs so much more than \"memory\", per call and here: the same two localStorage writes oncefetch makes per keyed call (B5's "
+      + "write-ahead entry, B6's settled state), without oncefetch, inside a sequential flow of awaited stub calls, against the two writes back to back. "
+      + "µs per iteration (500), median of the rounds:", "");
+    P(table(["flow", "µs per iteration", "− stub call + body read"], Object.entries(R.storageFlow).map(([k, v], i, all) => [k, fmt(v, 1),
+      i === 0 || i === all.length - 1 ? "" : num(v.median - all[0][1].median, 1)])), "");
   }
 
   // 4

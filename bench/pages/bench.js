@@ -239,6 +239,49 @@ export async function idlePenalty({ n = 200, gapMs = 5 }) {
   return out;
 }
 
+// ------------------------------------------------------------------ 3c. localStorage in a call flow
+
+/**
+ * What localStorage writes cost inside a sequential async call flow (a stub
+ * call and its body read, awaited), against the same writes back to back:
+ * no oncefetch involved, only the writes it makes per keyed call — the
+ * write-ahead entry (SPEC B5) and its settled state (B6), each ~150
+ * characters under a fresh key. µs per iteration over `n`.
+ */
+export async function storageFlow({ n = 500 }) {
+  const entry = '{"key":"0b8f5d0e-3a43-4c57-9a7e-6d4a52b9f1c2","fingerprint":"0123456789abcdef","createdAt":1764500000000,"expiresAt":1764586400000,"state":"pending"}';
+  const settled = entry.replace("pending", "settled");
+  let serial = 0;
+  const call = async () => { await (await stub(URL_ECHO, {})).text(); };
+  const flows = {
+    "stub call + body read": async () => { await call(); },
+    "+ one setItem before it": async () => { localStorage.setItem(`bench:flow:${serial++}`, entry); await call(); },
+    "+ one setItem before it and one after (oncefetch's two writes)": async () => {
+      const k = `bench:flow:${serial++}`;
+      localStorage.setItem(k, entry);
+      await call();
+      localStorage.setItem(k, settled);
+    },
+  };
+  const out = {};
+  for (const [name, flow] of Object.entries(flows)) {
+    localStorage.clear();
+    const t0 = now();
+    for (let i = 0; i < n; i++) await flow();
+    out[name] = ((now() - t0) * 1000) / n;
+  }
+  localStorage.clear();
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    const k = `bench:flow:${serial++}`;
+    localStorage.setItem(k, entry);
+    localStorage.setItem(k, settled);
+  }
+  out["the two setItem alone, back to back"] = ((now() - t0) * 1000) / n;
+  localStorage.clear();
+  return out;
+}
+
 // ------------------------------------------------------------------ 4. fingerprint
 
 /** `engine.identify` of a text body as the facade calls it for bodies over 64 characters: as UTF-8 bytes. */
