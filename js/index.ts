@@ -300,6 +300,16 @@ function policyOf(r: Required<RetryOptions> | false, base: Required<RetryOptions
 // ---------------------------------------------------------------- bodies
 
 const encoder = /* @__PURE__ */ new TextEncoder();
+/** Reused for the UTF-8 of text bodies up to 64 K characters: a new
+ * ArrayBuffer per call (what `encode` makes) costs more than the encoding. */
+let scratch = new Uint8Array(0);
+
+/** The UTF-8 bytes of `text`, valid until the next call (the engine copies them at once). */
+function utf8(text: string): Uint8Array {
+  if (text.length > 65_536) return encoder.encode(text);
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(Math.max(text.length * 3, 4096));
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+}
 
 /** What identifies a body: its exact bytes (string bodies are hashed as UTF-8 in wasm). */
 interface BodyIdentity { text?: string; bytes?: Uint8Array; stream?: boolean }
@@ -669,7 +679,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (!running && !bodyId.stream) {
         // A long text crosses into wasm faster as UTF-8 bytes from the native
         // encoder than through the glue's per-character copy (same bytes, same hash).
-        const bytes = bodyId.bytes ?? (text.length > 64 ? encoder.encode(text) : undefined);
+        const bytes = bodyId.bytes ?? (text.length > 64 ? utf8(text) : undefined);
         ident = e.identify(scope, method, url, action, bytes === undefined ? bodyId.text : undefined, bytes);
         running = fresh ? undefined : inflight.get(ident);
       }
