@@ -705,6 +705,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
       /** Finds or mints the key, writes it ahead of the send (SPEC B1, B5, B8), and sends until the answer is final. */
       const start = (led?: Led): Promise<Response> => {
+        let sent: Promise<Response>;
+        // Whatever throws here rejects the flight's outcome: the flight is
+        // tracked, so it must reach `deliver` (never a dead flight for joiners).
         try {
           // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
           const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
@@ -712,13 +715,13 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
           f.token = Number(h.slice(0, sp));
           f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
           if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.admin(OP.newKey, "", "", 0);
+          if (keyed && f.key !== null && callerKey === undefined) {
+            headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+          }
+          sent = run(e, f, policy, resendable, send);
         } catch (x) {
           return Promise.reject(x);
         }
-        if (keyed && f.key !== null && callerKey === undefined) {
-          headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
-        }
-        const sent = run(e, f, policy, resendable, send);
         if (!led || !tabs || ident === null) return sent;
         return sent.then(async (res) => {
           if (!led.remoteWaiters || res.status === 0) return res;
