@@ -583,7 +583,7 @@ function report(R) {
   // 4
   P("## 4. Fingerprint cost (identity hashing of the body)", "");
   P("Per call, µs. *oncefetch − raw*: a whole oncefetch call (storage \"memory\") minus a raw stub call, distinct bodies; *engine.identify*: the wasm `Engine.identify` alone "
-    + "(as the facade calls it: `TextEncoder.encode` of the body, the bytes copied into wasm memory, SHA-256 of method + URL + body, then the short identity hashes); *WebCrypto*: `crypto.subtle.digest('SHA-256')` awaited, of the bytes, and of the string including `TextEncoder.encode`.", "");
+    + "(as the facade calls it: the body's UTF-8 — `TextEncoder.encodeInto` one reused buffer up to 64 K characters, `encode` beyond — copied into wasm memory, SHA-256 of method + URL + body, then the short identity hashes); *WebCrypto*: `crypto.subtle.digest('SHA-256')` awaited, of the bytes, and of the string including `TextEncoder.encode`.", "");
   P(table(["body", "raw stub call", "oncefetch call", "oncefetch − raw", "engine.identify", "WebCrypto (bytes)", "WebCrypto (encode + digest)", "identify ÷ WebCrypto(encode+digest)"],
     Object.entries(R.fingerprint).map(([size, f]) => [kb(Number(size)), fmt(f.raw, 1), fmt(f["oncefetch-memory"], 1), fmt(f.overhead, 1), fmt(f.identify, 1), fmt(f.digestBytes, 1), fmt(f.digestString, 1), ratio(f.identify.median, f.digestString.median)])), "");
   const fp1 = R.fingerprint[1024 * 1024];

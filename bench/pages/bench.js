@@ -284,8 +284,15 @@ export async function storageFlow({ n = 500 }) {
 
 // ------------------------------------------------------------------ 4. fingerprint
 
-/** `engine.identify` of a text body as the facade calls it for bodies over 64 characters: as UTF-8 bytes. */
-const identifyAsFacade = (e, body) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, encoder.encode(body));
+/** `engine.identify` of a text body as the facade calls it for bodies over 64 characters: as UTF-8 bytes
+ * (encoded into one reused buffer up to 64 K characters, by `encode` beyond). */
+let scratch = new Uint8Array(0);
+const utf8 = (text) => {
+  if (text.length > 65_536) return encoder.encode(text);
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(Math.max(text.length * 3, 4096));
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+};
+const identifyAsFacade = (e, body) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, utf8(body));
 
 /** The engine itself (the page's instance of the glue), for the stage timers. */
 function engineOf(storage) {
