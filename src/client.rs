@@ -82,7 +82,6 @@ impl Engine {
         e
     }
 
-
     /// The identity of a call (see `action.rs`): the in-flight map key and,
     /// through [`Engine::begin`], the storage key. The body is `text` (UTF-8,
     /// exactly what fetch sends for a string) or `bytes`.
