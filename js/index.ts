@@ -282,7 +282,16 @@ function asError(x: unknown): unknown {
 }
 
 function toError(e: unknown, context: string): Error {
-  return e instanceof Error ? e : new Error(`${context}: ${String(e)}`, { cause: e });
+  return e instanceof Error ? e : new Error(`${context}: ${show(e)}`, { cause: e });
+}
+
+/** `String(x)`, which never throws (it does for a null-prototype object, or a throwing `toString`). */
+function show(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    return "a value that cannot be converted to a string";
+  }
 }
 
 function abortError(signal: AbortSignal): unknown {

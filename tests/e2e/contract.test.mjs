@@ -663,6 +663,21 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     const copies = await Promise.all([1, 2].map(() => within(odd.fetch("/api/echo", { method: "POST", body: "odd" }), 3000)));
     out.uncopyable = copies.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
     out.uncopyableInflight = odd.inflight;
+    // An abort reason that String() cannot convert (a null-prototype object):
+    // still a rejection with an Error, in flight and before anything is sent.
+    const np = createClient();
+    const ac = new AbortController();
+    const inFlight = within(np.fetch("/api/slow?ms=300", { method: "POST", body: "np", signal: ac.signal }), 3000);
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort(Object.create(null));
+    let threw = false;
+    let before;
+    try {
+      before = within(np.fetch("/api/echo", { method: "POST", body: "np2", signal: ac.signal }), 3000);
+    } catch {
+      threw = true;
+    }
+    out.oddReason = [await inFlight, before ? await before : { threw }].map((r) => (r.threw ? "threw" : r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
     out.nonResponseCalls = nonResponseCalls;
     return out;
   });
@@ -673,6 +688,7 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
   assert.deepEqual(out.cutBody, ["Error", "Error"]);
   assert.deepEqual(out.uncopyable, ["Error", "Error"], "a copy that cannot be made rejects its caller, never leaves it pending");
   assert.equal(out.uncopyableInflight, 0);
+  assert.deepEqual(out.oddReason, ["Error", "Error"], "an abort reason String() cannot convert still rejects with an Error (in flight, and at once)");
   assert.equal(out.nonResponseCalls, 1, "a non-Response is a bug to surface, not a network failure to retry");
 });
 
