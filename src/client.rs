@@ -151,46 +151,40 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub fn outcome(&mut self, token: u32, policy: &RetryPolicy, attempt: u32, status: i32, retry_after: Option<String>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
         let Some(f) = self.flight(token) else { return -1.0 };
-        let (sk, key, label) = (f.storage_key.clone(), f.key.clone(), f.label.clone());
         let retry_after_ms = retry_after.and_then(|v| parse_retry_after(&v, now));
         let decision = policy.0.decide(attempt, Answer { status, replayed, retry_after_ms }, resendable, rand);
         if !replayed && (status == 409 || status == 422) {
-            self.event("conflict", &label, short(&key), attempt, status, 0.0);
+            self.event("conflict", &f.label, short(&f.key), attempt, status, 0.0);
         }
-        let delay = match decision {
-            Decision::Retry { delay_ms } => {
-                self.event("retry", &label, short(&key), attempt, status, delay_ms);
-                return delay_ms;
-            }
+        if let Decision::Retry { delay_ms } = decision {
+            self.event("retry", &f.label, short(&f.key), attempt, status, delay_ms);
+            return delay_ms;
+        }
+        // A final verdict: the flight is over, taken out of its slot (no copies of its strings).
+        let Some(f) = self.take_flight(token) else { return -1.0 };
+        match decision {
             Decision::Settle => {
-                if let Some(sk) = &sk {
-                    self.settle(sk, &key, now);
+                if let Some(sk) = &f.storage_key {
+                    self.settle(sk, &f.key, now);
                 }
-                self.event("settled", &label, short(&key), attempt, status, 0.0);
-                -1.0
+                self.event("settled", &f.label, short(&f.key), attempt, status, 0.0);
             }
             Decision::Release => {
-                if let Some(sk) = &sk {
-                    self.forget(sk, &key);
+                if let Some(sk) = &f.storage_key {
+                    self.forget(sk, &f.key);
                 }
-                self.event("released", &label, short(&key), attempt, status, 0.0);
-                -1.0
+                self.event("released", &f.label, short(&f.key), attempt, status, 0.0);
             }
             // Attempts spent: the entry stays pending so the next try resends the key.
-            Decision::Exhausted => -1.0,
-        };
-        self.finish(token);
+            _ => {}
+        }
         self.report_fallback();
-        delay
+        -1.0
     }
 
     /// Ends a flight that got no final answer (aborted, or failed in the facade).
     pub fn finish(&mut self, token: u32) {
-        if let Some(slot) = self.flights.get_mut(token as usize) {
-            if slot.take().is_some() {
-                self.free_tokens.push(token);
-            }
-        }
+        self.take_flight(token);
     }
 
     /// The client's less frequent operations, in one export (each export
@@ -298,6 +292,13 @@ impl Engine {
         }
         self.flights.push(Some(f));
         u32::try_from(self.flights.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Ends the flight of `token` and frees the token for reuse.
+    fn take_flight(&mut self, token: u32) -> Option<Flight> {
+        let f = self.flights.get_mut(token as usize)?.take()?;
+        self.free_tokens.push(token);
+        Some(f)
     }
 
     fn flight(&self, token: u32) -> Option<&Flight> {
