@@ -110,6 +110,37 @@ test("B2 every body type is identified by its exact bytes and sent unchanged", a
   assert.match(results.formdata.a.body, /filename="clip.bin"/);
 });
 
+test("B2 the stored fingerprint is SHA-256 of method, URL and the exact body bytes, checked against WebCrypto in the browser", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const enc = new TextEncoder();
+    const url = `${location.origin}/api/echo`;
+    // Lengths around SHA-256's block boundaries (55/56/64 bytes with the
+    // method and URL parts around them), short texts (through the glue),
+    // long ones (UTF-8 in a reused buffer), one over 64 K characters, non-ASCII, raw bytes.
+    const lengths = Array.from({ length: 130 }, (_, i) => i + 2).filter((n) => n % 7 === 0 || (n >= 50 && n <= 70));
+    const bodies = ["", "a", ...lengths.map((n) => "y".repeat(n)),
+      "é".repeat(500), "z".repeat(70_000), new Uint8Array(200).map((_, i) => i)];
+    const c = createClient({ scope: "fp" });
+    const out = [];
+    for (const body of bodies) {
+      const before = new Set(Object.keys(localStorage));
+      await (await c.fetch(url, { method: "POST", body })).text();
+      const added = Object.keys(localStorage).filter((k) => !before.has(k));
+      const stored = added.length === 1 ? JSON.parse(localStorage.getItem(added[0])).fingerprint : `${added.length} entries added`;
+      const bytes = typeof body === "string" ? enc.encode(body) : body;
+      const parts = [enc.encode("POST"), enc.encode(url), bytes];
+      const all = new Uint8Array(parts.reduce((n, x) => n + x.length + 1, 0));
+      let at = 0;
+      for (const x of parts) { all.set(x, at); at += x.length + 1; } // each part followed by a 0 byte
+      out.push({ length: bytes.length, stored, expected: (await sha256(all)).slice(0, 16) });
+    }
+    return out;
+  });
+  assert.ok(out.length > 20);
+  for (const r of out) assert.equal(r.stored, r.expected, `fingerprint of a ${r.length}-byte body`);
+});
+
 test("B2 a ReadableStream body is sent once, never coalesced or retried, and info says so", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
