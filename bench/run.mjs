@@ -78,7 +78,7 @@ function machine(browserVersion) {
  */
 async function snapshotPackage() {
   const pkg = path.join(BUILD, "pkg");
-  const complete = (dir) => ["dist/index.js", "dist/tabs.js", "dist/wasm/oncefetch.js", "dist/wasm/oncefetch_bg.wasm"]
+  const complete = (dir) => ["dist/index.js", "dist/tabs.js", "dist/engine.js", "dist/wasm/oncefetch_bg.wasm"]
     .every((f) => fs.existsSync(path.join(dir, f)) && fs.statSync(path.join(dir, f)).size > 0);
   // dist/ may be in the middle of a rebuild (another build running): wait for a whole one.
   for (let tries = 0; ; tries++) {
@@ -97,20 +97,17 @@ async function snapshotPackage() {
 
 /**
  * bench/build/prof/dist: the snapshot with a wasm that keeps its name section
- * (wasm-bindgen's output, put through the same wasm-opt -Oz passes with -g), for
- * readable CPU profiles. Only when js/wasm/ is the same build as the snapshot.
+ * (cargo's output put through the same wasm-opt -Oz passes with -g), for
+ * readable CPU profiles. Only when cargo's output is not newer than the snapshot.
  */
 function prepareProfVariant(pkg) {
   const dst = path.join(BUILD, "prof/dist");
   const out = path.join(dst, "wasm/oncefetch_bg.wasm");
-  const src = path.join(ROOT, "js/wasm/oncefetch_bg.wasm");
-  const glue = path.join(ROOT, "js/wasm/oncefetch.js");
-  const cached = fs.existsSync(out) && fs.existsSync(src) && fs.statSync(out).mtimeMs > fs.statSync(src).mtimeMs ? fs.readFileSync(out) : null;
+  const src = path.join(ROOT, "target/wasm32-unknown-unknown/release/oncefetch.wasm");
   fs.rmSync(dst, { recursive: true, force: true });
   fs.cpSync(path.join(pkg, "dist"), dst, { recursive: true });
-  if (!fs.existsSync(src) || !fs.existsSync(glue) || !fs.readFileSync(glue).equals(fs.readFileSync(path.join(pkg, "dist/wasm/oncefetch.js")))) return null;
-  if (cached) { fs.writeFileSync(out, cached); return cached; }
-  const flags = "-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue";
+  if (!fs.existsSync(src) || fs.statSync(src).mtimeMs > fs.statSync(path.join(pkg, "dist/wasm/oncefetch_bg.wasm")).mtimeMs) return null;
+  const flags = "-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue";
   try {
     execSync(`"${path.join(ROOT, "node_modules/.bin/wasm-opt")}" ${flags} -g "${src}" -o "${out}"`, { stdio: "ignore" });
   } catch {
@@ -138,7 +135,7 @@ export function summariseProfile(profile) {
     if (cf.functionName === "(garbage collector)") return "garbage collector";
     if (cf.functionName === "(program)") return "(program): V8/Blink internals outside JS";
     if (u.startsWith("wasm://") || u.endsWith(".wasm")) return "wasm engine (Rust)";
-    if (/\/wasm\/oncefetch\.js$/.test(u)) return "wasm-bindgen glue (JS)";
+    if (/\/dist\/engine\.js$/.test(u)) return "wasm interface js/engine.ts";
     if (/\/dist\/(index|tabs)\.js$/.test(u)) return "facade js/index.ts + tabs.ts";
     if (/\/bench\/|\/build\/libs\.js/.test(u)) return "bench loop, stub fetch";
     if (u === "") return "native (Web APIs, builtins)";
@@ -435,14 +432,14 @@ async function startupSplit() {
   const stub = () => Promise.resolve(new Response("{}"));
   const base = "/node_modules/oncefetch/dist/";
   const t0 = performance.now();
-  const glue = await import(`${base}wasm/oncefetch.js`);
+  const engine = await import(`${base}engine.js`);
   const m = await import(`${base}index.js`);
   const t1 = performance.now();
   const bytes = await (await fetch(`${base}wasm/oncefetch_bg.wasm`)).arrayBuffer();
   const t2 = performance.now();
   const mod = await WebAssembly.compile(bytes);
   const t3 = performance.now();
-  await glue.default({ module_or_path: mod }); // instantiate + __wbindgen_start
+  await engine.load(mod); // instantiate
   const t4 = performance.now();
   void localStorage.length; // the first touch opens the origin's storage area
   const t4a = performance.now();
@@ -456,7 +453,7 @@ async function startupSplit() {
     "import() of the modules": t1 - t0,
     "fetch the wasm bytes": t2 - t1,
     "WebAssembly.compile": t3 - t2,
-    "instantiate + start": t4 - t3,
+    "instantiate": t4 - t3,
     "compile + instantiate": t4 - t2,
     "first localStorage access": t4a - t4,
     "createClient (options, BroadcastChannel)": t4b - t4a,
@@ -614,7 +611,7 @@ function report(R) {
   // 6
   P("## 6. Start-up (fresh browser context and page each round, nothing cached)", "");
   P("End to end: `import('/node_modules/oncefetch/dist/index.js')` → `createClient({ fetch: stub })` → first `client.fetch` resolved and its body read (the wasm is fetched from the loopback server and compiled with `instantiateStreaming`). "
-    + "Split: the same steps taken apart on another fresh page — the modules imported, the wasm bytes fetched, then `WebAssembly.compile` and the glue's instantiate timed alone.", "");
+    + "Split: the same steps taken apart on another fresh page — the modules imported, the wasm bytes fetched, then `WebAssembly.compile` and the instantiation timed alone.", "");
   P(table(["step", "ms"], [
     ...Object.entries(R.startup.e2e).map(([k, v]) => [`end to end: ${k}`, fmt(v)]),
     ...Object.entries(R.startup.split).map(([k, v]) => [`split: ${k}`, fmt(v)]),

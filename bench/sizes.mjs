@@ -41,14 +41,14 @@ export async function measureSizes(root, pkg, outDir) {
     rows.push({ name, note, parts, total });
   };
 
-  // oncefetch: facade + tabs + wasm-bindgen glue as one minified module, the wasm beside it.
+  // oncefetch: facade + tabs + the wasm interface as one minified module, the wasm beside it.
   const inputs = {};
   const ofJs = await bundle(pkg, `export { createClient } from "./dist/index.js";`, [], inputs);
   fs.writeFileSync(path.join(outDir, "size", "oncefetch.min.js"), ofJs);
   const wasm = fs.readFileSync(path.join(pkg, "dist/wasm/oncefetch_bg.wasm"));
   rows.jsInputs = inputs; // minified bytes each source file contributes
-  add("oncefetch", "dist/index.js bundled (facade + tabs + wasm-bindgen glue) + dist/wasm/oncefetch_bg.wasm", [
-    { what: "JS (facade + glue)", ...compress(ofJs) },
+  add("oncefetch", "dist/index.js bundled (facade + tabs + wasm interface) + dist/wasm/oncefetch_bg.wasm", [
+    { what: "JS (facade + wasm interface)", ...compress(ofJs) },
     { what: "wasm", ...compress(wasm) },
   ]);
 
@@ -80,7 +80,7 @@ export async function buildPageLibs(root, outDir) {
 
 /**
  * Where the wasm's bytes go: code size per function, from a copy of the
- * wasm-bindgen output optimised like the shipped one (-Oz) but keeping the
+ * cargo output optimised like the shipped one (-Oz) but keeping the
  * name section. Returns [{ name, bytes }] sorted by size, and the code total.
  */
 export function wasmFunctionSizes(wasmBytes) {
@@ -119,7 +119,7 @@ export function wasmFunctionSizes(wasmBytes) {
           const send = i + ssize;
           if (sub === 1) {
             const n = leb();
-            for (let k = 0; k < n; k++) { const idx = leb(); const l = leb(); names.set(idx, Buffer.from(b.subarray(i, i + l)).toString()); i += l; }
+            for (let k = 0; k < n; k++) { const idx = leb(); const l = leb(); names.set(idx, demangle(Buffer.from(b.subarray(i, i + l)).toString())); i += l; }
           }
           i = send;
         }
@@ -137,9 +137,25 @@ export function wasmFunctionSizes(wasmBytes) {
   };
 }
 
+/** A legacy-mangled Rust symbol (`_ZN9oncefetch5store…E`) as a path, e.g. `oncefetch::store::Store<B>::read::h…`. */
+function demangle(name) {
+  const m = /^_ZN(.*)E$/.exec(name);
+  if (!m) return name;
+  const parts = [];
+  for (let r = m[1]; r.length; ) {
+    const n = /^(\d+)/.exec(r);
+    if (!n) return name;
+    const len = Number(n[1]);
+    parts.push(r.slice(n[1].length, n[1].length + len));
+    r = r.slice(n[1].length + len);
+  }
+  const subs = { LT: "<", GT: ">", RF: "&", BP: "*", C: ",", SP: "@", u20: " ", u27: "'", u5b: "[", u5d: "]", u7b: "{", u7d: "}", u3b: ";", u2b: "+", u22: '"' };
+  return parts.map((p) => p.replace(/\$([A-Za-z0-9]+)\$/g, (x, k) => subs[k] ?? x).replace(/\.\./g, "::")).join("::");
+}
+
 /** Which part of the code a wasm function belongs to, from its (demangled) name. */
 function groupOf(name) {
-  if (/^(engine|retrypolicy)_/.test(name)) return "exported methods (engine_*, with the Rust bodies inlined into them)";
+  if (/^(engine_new|identify|begin|outcome|finish|admin|events|policy_new|policy_free|regs|reserve)$/.test(name) || /oncefetch::abi/.test(name)) return "exports (src/abi.rs, with the Rust bodies inlined into them)";
   if (/__wbindgen|__wbg|^__externref|wasm_bindgen/.test(name)) return "wasm-bindgen runtime";
   if (/panick|panic_fmt|rust_panic|begin_panic/.test(name)) return "panic machinery";
   if (/core::fmt|core\[[0-9a-f]+\]::fmt/.test(name)) return "core::fmt (formatting)";
@@ -148,6 +164,8 @@ function groupOf(name) {
   const m = name.match(/oncefetch::(\w+)/);
   if (m) return `oncefetch::${m[1]}`;
   if (/^<?alloc(\[[0-9a-f]+\])?::/.test(name)) return "alloc (Vec, String, …)";
+  if (/^_R.*5alloc/.test(name)) return "alloc (Vec, String, …)";
+  if (/^_R.*4core/.test(name)) return "core (other)";
   if (/^<?core(\[[0-9a-f]+\])?::/.test(name)) return "core (other)";
   if (/^<?(js_sys|web_sys)/.test(name)) return "js-sys";
   return "other";

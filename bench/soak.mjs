@@ -337,9 +337,8 @@ function installSoak() {
       stub.faultsUsed.clear();
     },
     async wasmBytes() {
-      const mod = await import("/node_modules/oncefetch/dist/wasm/oncefetch.js");
-      const exports = await mod.default(); // already initialised: hands back the instance's exports
-      return exports.memory.buffer.byteLength;
+      const mod = await import("/node_modules/oncefetch/dist/engine.js"); // the instance the client loaded
+      return mod.memoryBytes();
     },
   };
 }

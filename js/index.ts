@@ -7,7 +7,7 @@
  * each caller its own `Response`. Identity, keys, storage and every retry
  * decision live in the engine (`src/`).
  */
-import init, { Engine, RetryPolicy } from "./wasm/oncefetch.js";
+import { load, Engine, RetryPolicy } from "./engine.js";
 import { Tabs, type Led, type TabResult } from "./tabs.js";
 
 /** Retry settings; a partial object is merged over the defaults. */
@@ -266,14 +266,11 @@ function resolveOptions(options: unknown): ResolvedOptions {
 
 // ---------------------------------------------------------------- wasm loading
 
-let loading: Promise<unknown> | undefined;
 /** Loads the engine once per page; a failed load is retried on the next call. */
-function loadWasm(): Promise<unknown> {
-  loading ??= init().catch((e: unknown) => {
-    loading = undefined;
+function loadWasm(): Promise<void> {
+  return load().catch((e: unknown) => {
     throw toError(e, "oncefetch: could not load its WebAssembly module");
   });
-  return loading;
 }
 
 /** What a caller is rejected with: Errors and DOMExceptions as they are, anything else wrapped. */
@@ -303,22 +300,12 @@ function abortError(signal: AbortSignal): unknown {
  * answer that would have been retried still keeps its key pending (SPEC B6). */
 function policyOf(r: Required<RetryOptions> | false, base: Required<RetryOptions>): RetryPolicy {
   const p = r === false ? { ...base, attempts: 1 } : r;
-  return new RetryPolicy(p.attempts, p.baseMs, p.maxMs, p.maxRetryAfterMs, Uint16Array.from(p.statuses));
+  return new RetryPolicy(p.attempts, p.baseMs, p.maxMs, p.maxRetryAfterMs, p.statuses);
 }
 
 // ---------------------------------------------------------------- bodies
 
 const encoder = /* @__PURE__ */ new TextEncoder();
-/** Reused for the UTF-8 of text bodies up to 64 K characters: a new
- * ArrayBuffer per call (what `encode` makes) costs more than the encoding. */
-let scratch = new Uint8Array(0);
-
-/** The UTF-8 bytes of `text`, valid until the next call (the engine copies them at once). */
-function utf8(text: string): Uint8Array {
-  if (text.length > 65_536) return encoder.encode(text);
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(Math.max(text.length * 3, 4096));
-  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
-}
 
 /** What identifies a body: its exact bytes (string bodies are hashed as UTF-8 in wasm). */
 interface BodyIdentity { text?: string; bytes?: Uint8Array; stream?: boolean }
@@ -530,7 +517,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
       const replayed = res ? isReplayed(res) : false;
       const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
-      const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random());
+      const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random(), f.label);
       if (delay < 0) {
         f.token = -1; // a final verdict ends the flight in the engine
         f.replayed = replayed;
@@ -686,10 +673,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (running !== undefined && running.text !== text) running = undefined;
       let ident: string | null = null;
       if (!running && !bodyId.stream) {
-        // A long text crosses into wasm faster as UTF-8 bytes from the native
-        // encoder than through the glue's per-character copy (same bytes, same hash).
-        const bytes = bodyId.bytes ?? (text.length > 64 ? utf8(text) : undefined);
-        ident = e.identify(scope, method, url, action, bytes === undefined ? bodyId.text : undefined, bytes);
+        ident = e.identify(scope, method, url, action, bodyId.bytes ?? bodyId.text);
         running = fresh ? undefined : inflight.get(ident);
       }
       if (running) {
@@ -718,12 +702,11 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         // Whatever throws here rejects the flight's outcome: the flight is
         // tracked, so it must reach `deliver` (never a dead flight for joiners).
         try {
-          // One crossing: "<token> <fromStorage 0|1> <key>" (see Engine::begin).
-          const h = ident !== null ? e.begin(ident, label, keyed, fresh, callerKey, Date.now()) : e.begin("", label, false, true, undefined, Date.now());
-          const sp = h.indexOf(" ");
-          f.token = Number(h.slice(0, sp));
-          f.fromStorage = h.charCodeAt(sp + 1) === 49; // "1"
-          if (keyed) f.key = ident !== null ? h.slice(sp + 3) : callerKey ?? e.admin(OP.newKey, "", "", 0);
+          // One crossing: the key, with the token and whether it came from storage.
+          const key = e.begin(ident ?? "", label, keyed && ident !== null, fresh, callerKey, Date.now());
+          f.token = e.token;
+          f.fromStorage = e.fromStorage;
+          if (keyed) f.key = ident !== null ? key : callerKey ?? e.admin(OP.newKey, "", "", 0);
           if (keyed && f.key !== null && callerKey === undefined) {
             headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
           }

@@ -6,8 +6,6 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use wasm_bindgen::prelude::*;
-
 use crate::action::{fingerprint_of, identify, identify_action, scope_prefix, storage_key};
 use crate::entry::{Entry, State};
 use crate::error::Error;
@@ -17,36 +15,64 @@ use crate::store::Store;
 use crate::validate;
 use crate::web::{LocalStorage, Random};
 
-#[wasm_bindgen]
-extern "C" {
-    /// The facade's event sink (`{ emit(type, action, key, attempt, status, delayMs) }`).
-    pub type Sink;
-    #[wasm_bindgen(method, catch)]
-    fn emit(this: &Sink, kind: &str, action: &str, key: &str, attempt: u32, status: i32, delay_ms: f64) -> Result<(), JsValue>;
+/// What an event is about; the facade names them (`EVENT_NAMES` in js/engine.ts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// A keyed call looks for its stored key.
+    Check,
+    /// A stored key was found and is reused.
+    Hit,
+    /// No stored key: a new one is minted.
+    Miss,
+    /// The same action with another payload, or a 409/422 answer.
+    Conflict,
+    /// A key was written ahead of the send.
+    Store,
+    /// The answer is retried after `delay_ms`.
+    Retry,
+    /// The action succeeded: its key is kept for the settle window.
+    Settled,
+    /// The key was forgotten (422, 4xx, `release`).
+    Released,
+    /// Storage failed and keys now live in memory; `text` says why.
+    StorageFallback,
 }
 
-/// Retry settings, built once per client (and per call that overrides them).
-#[wasm_bindgen]
-pub struct RetryPolicy(Policy);
+/// One event, queued by the engine and drained by the facade after the call
+/// that caused it (the facade adds the call's label and hands it to listeners).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// What happened.
+    pub kind: Kind,
+    /// The key's first 8 characters, or the fall-back's reason.
+    pub text: String,
+    /// The attempt the answer was for (0 outside a send).
+    pub attempt: u32,
+    /// The answer's status (0 outside an answer, -1 for a network error).
+    pub status: i32,
+    /// The delay before a retry.
+    pub delay_ms: f64,
+}
 
-#[wasm_bindgen]
-impl RetryPolicy {
-    /// A policy; the facade has already validated and merged the options.
-    #[wasm_bindgen(constructor)]
-    pub fn new(attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64, statuses: Vec<u16>) -> RetryPolicy {
-        RetryPolicy(Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses })
-    }
+/// What [`Engine::begin`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Begun {
+    /// The flight's token, for [`Engine::outcome`] and [`Engine::finish`].
+    pub token: u32,
+    /// Whether the key was found in storage (an earlier try of this action).
+    pub from_storage: bool,
+    /// The key (empty when unkeyed).
+    pub key: String,
 }
 
 /// What the engine remembers of a request in flight.
 struct Flight {
     storage_key: Option<String>,
     key: String,
-    label: String,
 }
 
-/// One client's engine: its store, its flights, its event sink.
-#[wasm_bindgen]
+/// One client's engine: its store, its flights, its queued events.
 pub struct Engine {
     ttl_ms: f64,
     settle_ms: f64,
@@ -56,15 +82,15 @@ pub struct Engine {
     flights: Vec<Option<Flight>>,
     free_tokens: Vec<u32>,
     random: Random,
-    sink: Sink,
+    events: Vec<Event>,
     observed: bool,
 }
 
-#[wasm_bindgen]
 impl Engine {
-    /// Opens the store (pruning expired entries) and returns the engine.
-    #[wasm_bindgen(constructor)]
-    pub fn new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: bool, sink: Sink, observed: bool, now: f64) -> Engine {
+    /// Opens the store (pruning expired entries) and returns the engine;
+    /// `memory`: never touch localStorage. `observed`: queue events (see
+    /// [`Engine::take_events`]); a storage fall-back is queued regardless.
+    pub fn new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: bool, observed: bool, now: f64) -> Engine {
         let store = Store::open((!memory).then_some(LocalStorage), now);
         let mut e = Engine {
             // Bounded so that expiresAt stays a whole number storage can read back.
@@ -75,7 +101,7 @@ impl Engine {
             flights: Vec::new(),
             free_tokens: Vec::new(),
             random: Random::default(),
-            sink,
+            events: Vec::new(),
             observed,
         };
         e.report_fallback();
@@ -83,41 +109,35 @@ impl Engine {
     }
 
     /// The identity of a call (see `action.rs`): the in-flight map key and,
-    /// through [`Engine::begin`], the storage key. The body is `text` (UTF-8,
-    /// exactly what fetch sends for a string) or `bytes`.
-    pub fn identify(&self, scope: &str, method: &str, url: &str, action: Option<String>, text: Option<String>, bytes: Option<Box<[u8]>>) -> Result<String, JsValue> {
-        if let Some(a) = &action {
+    /// through [`Engine::begin`], the storage key. `body` is what fetch sends
+    /// (a string's UTF-8, or the bytes).
+    pub fn identify(scope: &str, method: &str, url: &str, action: Option<&str>, body: &[u8]) -> Result<String, Error> {
+        if let Some(a) = action {
             validate::action(a)?;
         }
-        let body: &[u8] = match (&text, &bytes) {
-            (Some(t), _) => t.as_bytes(),
-            (None, Some(b)) => b,
-            (None, None) => &[],
-        };
-        Ok(identify(scope, method, url, action.as_deref(), body))
+        Ok(identify(scope, method, url, action, body))
     }
 
-    /// Starts a flight: finds or mints the key and writes it ahead of the send.
-    /// Returns everything the facade needs in one crossing, as
-    /// `"<token> <1 if the key came from storage, else 0> <key>"` (the key is
-    /// empty when unkeyed; it may contain spaces, so it comes last).
-    pub fn begin(&mut self, ident: &str, label: String, keyed: bool, fresh: bool, caller_key: Option<String>, now: f64) -> Result<String, JsValue> {
-        self.event("check", &label, "", 0, 0, 0.0);
-        if !keyed {
-            let token = self.add_flight(Flight { storage_key: None, key: String::new(), label });
-            return Ok(handle(token, false, ""));
+    /// Starts a flight: finds or mints the key and writes it ahead of the
+    /// send. `ident` is what [`Engine::identify`] returned, or empty for a
+    /// flight that is never keyed (stream bodies: no identity).
+    pub fn begin(&mut self, ident: &str, keyed: bool, fresh: bool, caller_key: Option<&str>, now: f64) -> Result<Begun, Error> {
+        self.event(Kind::Check, "", 0, 0, 0.0);
+        if !keyed || ident.is_empty() {
+            let token = self.add_flight(Flight { storage_key: None, key: String::new() });
+            return Ok(Begun { token, from_storage: false, key: String::new() });
         }
         let sk = storage_key(ident).ok_or(Error::invalid("action", "has an invalid identity"))?;
         let fp = fingerprint_of(ident);
         let stored = if fresh { None } else { self.store.load(&sk, now) };
         let (key, from_storage) = match (caller_key, stored) {
             (Some(k), _) => {
-                validate::key(&k)?;
-                self.write_ahead(&sk, &k, fp, now, &label);
-                (k, false)
+                validate::key(k)?;
+                self.write_ahead(&sk, k, fp, now);
+                (k.to_owned(), false)
             }
             (None, Some(mut e)) if e.fingerprint.is_empty() || e.fingerprint == fp => {
-                self.event("hit", &label, short(&e.key), 0, 0, 0.0);
+                self.event(Kind::Hit, &e.key, 0, 0, 0.0);
                 if e.fingerprint.is_empty() {
                     // A keyFor key meets its first request: bind it to this payload,
                     // so the same action with another body gets another key.
@@ -127,21 +147,17 @@ impl Engine {
                 (e.key, true)
             }
             (None, stored) => {
-                if stored.is_some() {
-                    // Same action, other payload: never resend a key with a different body.
-                    self.event("conflict", &label, "", 0, 0, 0.0);
-                } else {
-                    self.event("miss", &label, "", 0, 0, 0.0);
-                }
+                // Same action, other payload: never resend a key with a different body.
+                self.event(if stored.is_some() { Kind::Conflict } else { Kind::Miss }, "", 0, 0, 0.0);
                 let k = self.mint()?;
-                self.write_ahead(&sk, &k, fp, now, &label);
+                self.write_ahead(&sk, &k, fp, now);
                 (k, false)
             }
         };
         self.report_fallback();
-        let out_key = key.clone();
-        let token = self.add_flight(Flight { storage_key: Some(sk), key, label });
-        Ok(handle(token, from_storage, &out_key))
+        let out = key.clone();
+        let token = self.add_flight(Flight { storage_key: Some(sk), key });
+        Ok(Begun { token, from_storage, key: out })
     }
 
     /// The verdict on one answer: a delay in ms before resending, or -1 when
@@ -149,15 +165,20 @@ impl Engine {
     /// freed (no separate `finish`). `status` is -1 for a network error, 0 for
     /// an opaque response.
     #[allow(clippy::too_many_arguments)]
-    pub fn outcome(&mut self, token: u32, policy: &RetryPolicy, attempt: u32, status: i32, retry_after: Option<String>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
+    pub fn outcome(&mut self, token: u32, policy: &Policy, attempt: u32, status: i32, retry_after: Option<&str>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
         let Some(f) = self.flight(token) else { return -1.0 };
-        let retry_after_ms = retry_after.and_then(|v| parse_retry_after(&v, now));
-        let decision = policy.0.decide(attempt, Answer { status, replayed, retry_after_ms }, resendable, rand);
-        if !replayed && (status == 409 || status == 422) {
-            self.event("conflict", &f.label, short(&f.key), attempt, status, 0.0);
+        let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, now));
+        let decision = policy.decide(attempt, Answer { status, replayed, retry_after_ms }, resendable, rand);
+        if self.observed {
+            let key = f.key.clone();
+            if !replayed && (status == 409 || status == 422) {
+                self.event(Kind::Conflict, &key, attempt, status, 0.0);
+            }
+            if let Decision::Retry { delay_ms } = decision {
+                self.event(Kind::Retry, &key, attempt, status, delay_ms);
+            }
         }
         if let Decision::Retry { delay_ms } = decision {
-            self.event("retry", &f.label, short(&f.key), attempt, status, delay_ms);
             return delay_ms;
         }
         // A final verdict: the flight is over, taken out of its slot (no copies of its strings).
@@ -167,13 +188,13 @@ impl Engine {
                 if let Some(sk) = &f.storage_key {
                     self.settle(sk, &f.key, now);
                 }
-                self.event("settled", &f.label, short(&f.key), attempt, status, 0.0);
+                self.event(Kind::Settled, &f.key, attempt, status, 0.0);
             }
             Decision::Release => {
                 if let Some(sk) = &f.storage_key {
                     self.forget(sk, &f.key);
                 }
-                self.event("released", &f.label, short(&f.key), attempt, status, 0.0);
+                self.event(Kind::Released, &f.key, attempt, status, 0.0);
             }
             // Attempts spent: the entry stays pending so the next try resends the key.
             _ => {}
@@ -187,11 +208,11 @@ impl Engine {
         self.take_flight(token);
     }
 
-    /// The client's less frequent operations, in one export (each export
-    /// costs a shim in the wasm and a method in the glue): `op` is one of the
-    /// `OP_*` constants; returns the key for [`OP_KEY_FOR`] and
-    /// [`OP_NEW_KEY`], else an empty string.
-    pub fn admin(&mut self, op: u32, scope: &str, action: &str, now: f64) -> Result<String, JsValue> {
+    /// The client's less frequent operations, in one entry point (each export
+    /// costs code in the wasm and in the facade): `op` is one of the `OP_*`
+    /// constants; returns the key for [`OP_KEY_FOR`] and [`OP_NEW_KEY`], else
+    /// an empty string.
+    pub fn admin(&mut self, op: u32, scope: &str, action: &str, now: f64) -> Result<String, Error> {
         match op {
             OP_KEY_FOR => self.key_for(scope, action, now),
             OP_RELEASE => self.release(scope, action).map(|_| String::new()),
@@ -199,13 +220,18 @@ impl Engine {
                 self.clear(scope);
                 Ok(String::new())
             }
-            OP_NEW_KEY => self.new_key(),
+            OP_NEW_KEY => self.mint(),
             OP_OBSERVE | OP_UNOBSERVE => {
-                self.set_observed(op == OP_OBSERVE);
+                self.observed = op == OP_OBSERVE;
                 Ok(String::new())
             }
-            _ => Err(Error::invalid("op", "is not an engine operation").into()),
+            _ => Err(Error::invalid("op", "is not an engine operation")),
         }
+    }
+
+    /// The events queued since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        core::mem::take(&mut self.events)
     }
 }
 
@@ -224,33 +250,28 @@ pub const OP_UNOBSERVE: u32 = 5;
 
 /// Reached through [`Engine::admin`] from JS; public for Rust callers and tests.
 impl Engine {
-    /// Turns event emission on or off (listeners or `debug` present).
-    pub fn set_observed(&mut self, on: bool) {
-        self.observed = on;
-    }
-
     /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
-    pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, JsValue> {
+    pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, Error> {
         validate::action(action)?;
         let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
         if let Some(e) = self.store.load(&sk, now) {
-            self.event("hit", action, short(&e.key), 0, 0, 0.0);
+            self.event(Kind::Hit, &e.key, 0, 0, 0.0);
             return Ok(e.key);
         }
-        self.event("miss", action, "", 0, 0, 0.0);
+        self.event(Kind::Miss, "", 0, 0, 0.0);
         let k = self.mint()?;
-        self.write_ahead(&sk, &k, "", now, action);
+        self.write_ahead(&sk, &k, "", now);
         self.report_fallback();
         Ok(k)
     }
 
     /// `release(action)`: forgets the action's key (SPEC B6, B8).
-    pub fn release(&mut self, scope: &str, action: &str) -> Result<bool, JsValue> {
+    pub fn release(&mut self, scope: &str, action: &str) -> Result<bool, Error> {
         validate::action(action)?;
         let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
         let existed = self.store.load(&sk, f64::NEG_INFINITY).is_some();
         self.store.remove(&sk);
-        self.event("released", action, "", 0, 0, 0.0);
+        self.event(Kind::Released, "", 0, 0, 0.0);
         self.report_fallback();
         Ok(existed)
     }
@@ -263,23 +284,14 @@ impl Engine {
     }
 
     /// A fresh key for a request that is never stored (stream bodies).
-    pub fn new_key(&mut self) -> Result<String, JsValue> {
-        Ok(self.mint()?)
+    pub fn new_key(&mut self) -> Result<String, Error> {
+        self.mint()
     }
 
     /// Flights not yet finished (tests assert it returns to 0).
     pub fn flight_count(&self) -> u32 {
         u32::try_from(self.flights.iter().filter(|f| f.is_some()).count()).unwrap_or(u32::MAX)
     }
-}
-
-/// The result of [`Engine::begin`]: `"<token> <0|1> <key>"`.
-fn handle(token: u32, from_storage: bool, key: &str) -> String {
-    let mut out = String::with_capacity(16 + key.len());
-    crate::entry::push_int(&mut out, f64::from(token));
-    out.push_str(if from_storage { " 1 " } else { " 0 " });
-    out.push_str(key);
-    out
 }
 
 impl Engine {
@@ -309,10 +321,10 @@ impl Engine {
         Ok(uuid_v4(self.random.bytes16()?))
     }
 
-    fn write_ahead(&mut self, sk: &str, key: &str, fp: &str, now: f64, label: &str) {
+    fn write_ahead(&mut self, sk: &str, key: &str, fp: &str, now: f64) {
         let e = Entry { key: key.to_owned(), fingerprint: fp.to_owned(), created_at: now, expires_at: now + self.ttl_ms, state: State::Pending };
         self.store.save(sk, &e, self.max_entries, now);
-        self.event("store", label, short(key), 0, 0, 0.0);
+        self.event(Kind::Store, key, 0, 0, 0.0);
     }
 
     /// Marks the entry settled for the settle window, if it still holds `key`
@@ -333,15 +345,23 @@ impl Engine {
 
     fn report_fallback(&mut self) {
         if let Some(why) = self.store.take_fallback() {
-            // Emitted even when unobserved at the time: a listener added right
+            // Queued even when unobserved at the time: a listener added right
             // after createClient must see it (the facade buffers it).
-            let _ = self.sink.emit("storage-fallback", &why, "", 0, 0, 0.0);
+            self.events.push(Event { kind: Kind::StorageFallback, text: why, attempt: 0, status: 0, delay_ms: 0.0 });
         }
     }
 
-    fn event(&self, kind: &str, label: &str, key: &str, attempt: u32, status: i32, delay_ms: f64) {
+    /// Queues an event when observed; `key` is shortened to its first 8 characters.
+    fn event(&mut self, kind: Kind, key: &str, attempt: u32, status: i32, delay_ms: f64) {
         if self.observed {
-            let _ = self.sink.emit(kind, label, key, attempt, status, delay_ms);
+            self.events.push(Event { kind, text: short(key).to_owned(), attempt, status, delay_ms });
         }
+    }
+}
+
+impl Engine {
+    /// Whether no event is queued.
+    pub fn events_empty(&self) -> bool {
+        self.events.is_empty()
     }
 }

@@ -1,9 +1,8 @@
-//! The crate's one error type and its one conversion into a JavaScript value.
+//! The crate's one error type. At the JS boundary (`abi.rs`) an
+//! [`Error::Invalid`] becomes a `TypeError`, anything else an `Error`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-
-use wasm_bindgen::JsValue;
 
 /// Everything that can go wrong inside the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,32 +37,4 @@ impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message())
     }
-}
-
-impl From<Error> for JsValue {
-    fn from(e: Error) -> JsValue {
-        let msg = e.message();
-        match e {
-            Error::Invalid { .. } => js_sys::TypeError::new(&msg).into(),
-            Error::Random(_) => js_sys::Error::new(&msg).into(),
-        }
-    }
-}
-
-/// Describes any thrown JavaScript value without assuming it is an `Error`
-/// (scripts can throw strings, `null` or objects whose getters throw).
-pub fn describe(value: &JsValue) -> String {
-    if let Some(s) = value.as_string() {
-        return s;
-    }
-    if let Some(e) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(value) {
-        return String::from(e.message());
-    }
-    if value.is_null() {
-        return "null".into();
-    }
-    if value.is_undefined() {
-        return "undefined".into();
-    }
-    "non-Error value".into()
 }

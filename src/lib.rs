@@ -3,7 +3,8 @@
 //! The WebAssembly core of the `oncefetch` npm package. The pure modules
 //! (identity, retry timing, stored entries, the store's state machine) have no
 //! browser dependency and are tested natively; `web` binds localStorage and
-//! the CSPRNG; `client` is the engine the TypeScript facade drives.
+//! the CSPRNG; `client` is the engine the TypeScript facade drives, through
+//! `abi` (the shipped module's exports).
 #![deny(missing_docs)]
 // The shipped wasm (feature `tiny`, set by scripts/build.sh) is `no_std` +
 // `alloc`: std's panic machinery and formatting cost kilobytes the module
@@ -17,12 +18,13 @@ extern crate alloc;
 /// What std's prelude would bring, for the `no_std` wasm build.
 mod prelude {
     pub use alloc::borrow::ToOwned;
-    pub use alloc::boxed::Box;
     pub use alloc::string::String;
     pub use alloc::vec;
     pub use alloc::vec::Vec;
 }
 
+#[cfg(all(target_arch = "wasm32", feature = "tiny"))]
+pub mod abi;
 pub mod action;
 pub mod client;
 pub mod entry;
@@ -34,7 +36,7 @@ pub mod store;
 pub mod validate;
 pub mod web;
 
-pub use client::{Engine, RetryPolicy};
+pub use client::Engine;
 
 /// The parts joined, like `[..].concat()` but without its generic join code
 /// and overflow panic path in the wasm.

@@ -1,53 +1,181 @@
 //! The browser half: localStorage as a [`Backend`], and the CSPRNG.
 //!
-//! Bound through `js_namespace` rather than `window.localStorage`, so that a
-//! page with no `window` (a worker, Node), a missing `localStorage` or a
-//! getter that throws `SecurityError` all surface as a caught error — a
+//! The shipped module (feature `tiny`) imports six small functions from the
+//! facade (`js/engine.ts`, import module `"oncefetch"`) instead of using
+//! wasm-bindgen: no glue, no externref table. Other builds (the browser tests
+//! under wasm-bindgen-test) bind the same calls with wasm-bindgen. Either way
+//! a page with no `window` (a worker, Node), a missing `localStorage` or a
+//! getter that throws `SecurityError` surfaces as a caught error — a
 //! [`Fault`] — instead of a trap.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use wasm_bindgen::prelude::*;
-
-use crate::error::{describe, Error};
+use crate::error::Error;
 use crate::store::{Backend, Fault};
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = getItem)]
-    fn ls_get(k: &str) -> Result<Option<String>, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = setItem)]
-    fn ls_set(k: &str, v: &str) -> Result<(), JsValue>;
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = removeItem)]
-    fn ls_remove(k: &str) -> Result<(), JsValue>;
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = key)]
-    fn ls_key(i: u32) -> Result<Option<String>, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(buf: &mut [u8]) -> Result<JsValue, JsValue>;
+#[cfg(all(target_arch = "wasm32", feature = "tiny"))]
+mod js {
+    #[allow(unused_imports)]
+    use crate::prelude::*;
+
+    // Each returns >= 0 for a value (its length in UTF-16 code units, the
+    // value waiting in the facade for `take`), -1 for null / done, and
+    // -2 - n for a thrown error (its message, n code units, waiting likewise).
+    #[link(wasm_import_module = "oncefetch")]
+    extern "C" {
+        fn ls_get(k: *const u8, k_len: usize) -> i32;
+        fn ls_key(i: u32) -> i32;
+        fn ls_set(k: *const u8, k_len: usize, v: *const u8, v_len: usize) -> i32;
+        fn ls_remove(k: *const u8, k_len: usize) -> i32;
+        fn get_random(p: *mut u8, n: usize) -> i32;
+        /// Writes the waiting string as UTF-8 (TextEncoder.encodeInto) at `p`,
+        /// at most `cap` bytes; returns the bytes written.
+        fn take(p: *mut u8, cap: usize) -> usize;
+    }
+
+    /// The string waiting in the facade, `units` UTF-16 code units long.
+    fn taken(units: u32) -> String {
+        // A UTF-16 code unit is at most 3 bytes of UTF-8.
+        let cap = (units as usize).saturating_mul(3);
+        let mut v: Vec<u8> = Vec::with_capacity(cap);
+        // SAFETY: `take` writes at most `cap` bytes into the reserved capacity
+        // and returns how many; encodeInto writes only valid UTF-8.
+        unsafe {
+            let n = take(v.as_mut_ptr(), cap);
+            v.set_len(n.min(cap));
+            String::from_utf8_unchecked(v)
+        }
+    }
+
+    fn value(r: i32) -> Result<Option<String>, String> {
+        match r {
+            -1 => Ok(None),
+            r if r >= 0 => Ok(Some(taken(r.unsigned_abs()))),
+            r => Err(taken((-2 - r).unsigned_abs())),
+        }
+    }
+
+    fn done(r: i32) -> Result<(), String> {
+        value(r).map(|_| ())
+    }
+
+    pub fn get(k: &str) -> Result<Option<String>, String> {
+        // SAFETY: the pointers and lengths describe live buffers for the call.
+        value(unsafe { ls_get(k.as_ptr(), k.len()) })
+    }
+    pub fn key(i: u32) -> Result<Option<String>, String> {
+        // SAFETY: no pointers.
+        value(unsafe { ls_key(i) })
+    }
+    pub fn set(k: &str, v: &str) -> Result<(), String> {
+        // SAFETY: as in `get`.
+        done(unsafe { ls_set(k.as_ptr(), k.len(), v.as_ptr(), v.len()) })
+    }
+    pub fn remove(k: &str) -> Result<(), String> {
+        // SAFETY: as in `get`.
+        done(unsafe { ls_remove(k.as_ptr(), k.len()) })
+    }
+    pub fn random(buf: &mut [u8]) -> Result<(), String> {
+        // SAFETY: `buf` is live and writable for the call.
+        done(unsafe { get_random(buf.as_mut_ptr(), buf.len()) })
+    }
 }
 
-fn fault(e: JsValue) -> Fault {
-    Fault(describe(&e))
+#[cfg(all(not(all(target_arch = "wasm32", feature = "tiny")), feature = "bindgen"))]
+mod js {
+    #[allow(unused_imports)]
+    use crate::prelude::*;
+
+    use wasm_bindgen::prelude::*;
+
+    // Through `js_namespace` rather than `window.localStorage`, so a missing
+    // global is a caught ReferenceError.
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(catch, js_namespace = localStorage, js_name = getItem)]
+        fn ls_get(k: &str) -> Result<Option<String>, JsValue>;
+        #[wasm_bindgen(catch, js_namespace = localStorage, js_name = setItem)]
+        fn ls_set(k: &str, v: &str) -> Result<(), JsValue>;
+        #[wasm_bindgen(catch, js_namespace = localStorage, js_name = removeItem)]
+        fn ls_remove(k: &str) -> Result<(), JsValue>;
+        #[wasm_bindgen(catch, js_namespace = localStorage, js_name = key)]
+        fn ls_key(i: u32) -> Result<Option<String>, JsValue>;
+        #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
+        fn get_random_values(buf: &mut [u8]) -> Result<JsValue, JsValue>;
+    }
+
+    /// Any thrown value as text (scripts can throw strings, `null`, objects).
+    fn describe(value: JsValue) -> String {
+        if let Some(s) = value.as_string() {
+            return s;
+        }
+        if let Some(e) = JsCast::dyn_ref::<js_sys::Error>(&value) {
+            return String::from(e.message());
+        }
+        "non-Error value".into()
+    }
+
+    pub fn get(k: &str) -> Result<Option<String>, String> {
+        ls_get(k).map_err(describe)
+    }
+    pub fn key(i: u32) -> Result<Option<String>, String> {
+        ls_key(i).map_err(describe)
+    }
+    pub fn set(k: &str, v: &str) -> Result<(), String> {
+        ls_set(k, v).map_err(describe)
+    }
+    pub fn remove(k: &str) -> Result<(), String> {
+        ls_remove(k).map_err(describe)
+    }
+    pub fn random(buf: &mut [u8]) -> Result<(), String> {
+        get_random_values(buf).map(|_| ()).map_err(describe)
+    }
 }
 
-/// `window.localStorage` (or whatever global `localStorage` is).
+/// Neither binding (a native build without the `bindgen` feature): no browser.
+#[cfg(all(not(all(target_arch = "wasm32", feature = "tiny")), not(feature = "bindgen")))]
+mod js {
+    #[allow(unused_imports)]
+    use crate::prelude::*;
+
+    fn none<T>() -> Result<T, String> {
+        Err("no browser".into())
+    }
+    pub fn get(_: &str) -> Result<Option<String>, String> {
+        none()
+    }
+    pub fn key(_: u32) -> Result<Option<String>, String> {
+        none()
+    }
+    pub fn set(_: &str, _: &str) -> Result<(), String> {
+        none()
+    }
+    pub fn remove(_: &str) -> Result<(), String> {
+        none()
+    }
+    pub fn random(_: &mut [u8]) -> Result<(), String> {
+        none()
+    }
+}
+
+/// `localStorage` (whatever the global of that name is).
 pub struct LocalStorage;
 
 impl Backend for LocalStorage {
     fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-        ls_get(k).map_err(fault)
+        js::get(k).map_err(Fault)
     }
     fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-        ls_set(k, v).map_err(fault)
+        js::set(k, v).map_err(Fault)
     }
     fn remove(&mut self, k: &str) -> Result<(), Fault> {
-        ls_remove(k).map_err(fault)
+        js::remove(k).map_err(Fault)
     }
     fn keys(&self) -> Result<Vec<String>, Fault> {
         let mut out = Vec::new();
         let mut i = 0u32;
-        while let Some(k) = ls_key(i).map_err(fault)? {
+        while let Some(k) = js::key(i).map_err(Fault)? {
             out.push(k);
             i += 1;
         }
@@ -67,7 +195,7 @@ impl Random {
     pub fn bytes16(&mut self) -> Result<[u8; 16], Error> {
         if self.buf.len() < 16 {
             let mut fresh = vec![0u8; 256];
-            get_random_values(&mut fresh).map_err(|e| Error::Random(describe(&e)))?;
+            js::random(&mut fresh).map_err(Error::Random)?;
             self.buf = fresh;
         }
         let at = self.buf.len().saturating_sub(16);

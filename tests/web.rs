@@ -3,11 +3,12 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::Function;
 use oncefetch::action::{identify, scope_prefix, storage_key};
-use oncefetch::client::Sink;
-use oncefetch::{Engine, RetryPolicy};
-use wasm_bindgen::{JsCast, JsValue};
+use oncefetch::client::{Event, Kind};
+use oncefetch::retry::Policy;
+use oncefetch::Engine;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -20,32 +21,35 @@ fn js(body: &str) -> JsValue {
     Function::new_no_args(body).call0(&JsValue::NULL).unwrap()
 }
 
-/// A sink recording every event as "type:key" in `sink.events`.
-fn sink() -> (Sink, Object) {
-    let obj = Object::new();
-    let emit = Function::new_with_args("t, a, k, at, s, d", "(this.events ||= []).push(t + ':' + k + ':' + s + ':' + a)");
-    Reflect::set(&obj, &"emit".into(), &emit).unwrap();
-    Reflect::set(&obj, &"events".into(), &Array::new()).unwrap();
-    (obj.clone().unchecked_into::<Sink>(), obj)
+/// `Engine::begin` of a keyed call: (token, from storage, key).
+fn begin(e: &mut Engine, id: &str, now: f64) -> (u32, bool, String) {
+    let b = e.begin(id, true, false, None, now).unwrap();
+    (b.token, b.from_storage, b.key)
 }
 
-/// `Engine::begin`, its one-string answer split: (token, from storage, key).
-fn begin(e: &mut Engine, id: &str, label: &str, now: f64) -> (u32, bool, String) {
-    let h = e.begin(id, label.into(), true, false, None, now).unwrap();
-    let mut parts = h.splitn(3, ' ');
-    let token = parts.next().unwrap().parse().unwrap();
-    let from_storage = parts.next().unwrap() == "1";
-    (token, from_storage, parts.next().unwrap_or("").to_owned())
+/// The engine's queued events as "type:text:status" (the facade names them alike).
+fn events(e: &mut Engine) -> Vec<String> {
+    e.take_events()
+        .into_iter()
+        .map(|Event { kind, text, status, .. }| {
+            let name = match kind {
+                Kind::Check => "check",
+                Kind::Hit => "hit",
+                Kind::Miss => "miss",
+                Kind::Conflict => "conflict",
+                Kind::Store => "store",
+                Kind::Retry => "retry",
+                Kind::Settled => "settled",
+                Kind::Released => "released",
+                Kind::StorageFallback => "storage-fallback",
+            };
+            format!("{name}:{text}:{status}")
+        })
+        .collect()
 }
 
-fn events(obj: &Object) -> Vec<String> {
-    let a: Array = Reflect::get(obj, &"events".into()).unwrap().unchecked_into();
-    a.iter().filter_map(|v| v.as_string()).collect()
-}
-
-fn engine(observed: bool) -> (Engine, Object) {
-    let (s, o) = sink();
-    (Engine::new(TTL, SETTLE, 1000, false, s, observed, 1_000.0), o)
+fn engine(observed: bool) -> Engine {
+    Engine::new(TTL, SETTLE, 1000, false, observed, 1_000.0)
 }
 
 fn ls_get(k: &str) -> Option<String> {
@@ -69,7 +73,7 @@ fn is_uuid_v4(k: &str) -> bool {
 #[wasm_bindgen_test]
 fn b1_keys_are_distinct_uuid_v4_from_the_csprng() {
     js("localStorage.clear()");
-    let (mut e, _) = engine(false);
+    let mut e = engine(false);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..2000 {
         let k = e.new_key().unwrap();
@@ -81,9 +85,9 @@ fn b1_keys_are_distinct_uuid_v4_from_the_csprng() {
 #[wasm_bindgen_test]
 fn b5_key_is_in_local_storage_before_begin_returns() {
     js("localStorage.clear()");
-    let (mut e, o) = engine(true);
+    let mut e = engine(true);
     let id = ident("user-1", "track:test.mp4");
-    let (_, from_storage, key) = begin(&mut e, &id, "track:test.mp4", 1_000.0);
+    let (_, from_storage, key) = begin(&mut e, &id, 1_000.0);
     assert!(!from_storage, "a new key is not from storage");
     let sk = storage_key(&id).unwrap();
     let stored = ls_get(&sk).expect("entry written ahead of the send");
@@ -92,7 +96,7 @@ fn b5_key_is_in_local_storage_before_begin_returns() {
     for clear in ["user-1", "track", "test.mp4", "127.0.0.1"] {
         assert!(!stored.contains(clear) && !sk.contains(clear), "{clear} stored in clear");
     }
-    let kinds: Vec<String> = events(&o).iter().map(|e| e.split(':').next().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = events(&mut e).iter().map(|e| e.split(':').next().unwrap().to_owned()).collect();
     assert_eq!(kinds, ["check", "miss", "store"]);
 }
 
@@ -100,24 +104,25 @@ fn b5_key_is_in_local_storage_before_begin_returns() {
 fn b5_a_new_engine_after_reload_finds_the_same_key() {
     js("localStorage.clear()");
     let id = ident("default", "create:1");
-    let (mut first, _) = engine(false);
-    let (_, _, key) = begin(&mut first, &id, "create:1", 1_000.0);
+    let mut first = engine(false);
+    let (_, _, key) = begin(&mut first, &id, 1_000.0);
     drop(first); // the page goes away mid-flight
-    let (mut second, o) = engine(true);
-    let (_, from_storage, key2) = begin(&mut second, &id, "create:1", 2_000.0);
+    let mut second = engine(true);
+    let (_, from_storage, key2) = begin(&mut second, &id, 2_000.0);
     assert!(from_storage);
     assert_eq!(key2, key);
-    assert!(events(&o).iter().any(|e| e.starts_with(&format!("hit:{}", &key[..8]))), "{:?}", events(&o));
+    let ev = events(&mut second);
+    assert!(ev.iter().any(|e| e.starts_with(&format!("hit:{}", &key[..8]))), "{ev:?}");
 }
 
 #[wasm_bindgen_test]
 fn b6_outcomes_update_the_stored_entry() {
     js("localStorage.clear()");
-    let (mut e, _) = engine(false);
-    let policy = RetryPolicy::new(2, 100.0, 1000.0, 60_000.0, vec![503]);
+    let mut e = engine(false);
+    let policy = Policy { attempts: 2, base_ms: 100.0, max_ms: 1000.0, max_retry_after_ms: 60_000.0, statuses: vec![503] };
     let run = |e: &mut Engine, action: &str, status: i32, attempt: u32| {
         let id = ident("s", action);
-        let (t, _, _) = begin(e, &id, action, 1_000.0);
+        let (t, _, _) = begin(e, &id, 1_000.0);
         let d = e.outcome(t, &policy, attempt, status, None, false, true, 1_000.0, 0.5);
         if d >= 0.0 {
             e.finish(t); // a retry verdict keeps the flight open; a final one ends it
@@ -143,24 +148,21 @@ fn b6_outcomes_update_the_stored_entry() {
 #[wasm_bindgen_test]
 fn b7_bounds_hold_in_real_storage() {
     js("localStorage.clear()");
-    let (s, _) = sink();
-    let mut e = Engine::new(TTL, SETTLE, 5, false, s, false, 0.0);
+    let mut e = Engine::new(TTL, SETTLE, 5, false, false, 0.0);
     for i in 0..40 {
         let id = ident("bounded", &format!("a{i}"));
-        let (t, _, _) = begin(&mut e, &id, "x", f64::from(i));
+        let (t, _, _) = begin(&mut e, &id, f64::from(i));
         e.finish(t);
     }
     let n = js(&format!("return Object.keys(localStorage).filter(k => k.startsWith('{}')).length", scope_prefix("bounded")));
     assert_eq!(n.as_f64(), Some(5.0));
     // Expired entries are pruned when an engine starts.
     js("localStorage.clear()");
-    let (s, _) = sink();
-    let mut short = Engine::new(10.0, SETTLE, 100, false, s, false, 0.0);
-    let (t, _, _) = begin(&mut short, &ident("ttl", "a"), "a", 0.0);
+    let mut short = Engine::new(10.0, SETTLE, 100, false, false, 0.0);
+    let (t, _, _) = begin(&mut short, &ident("ttl", "a"), 0.0);
     short.finish(t);
     assert_eq!(js("return localStorage.length").as_f64(), Some(1.0));
-    let (s, _) = sink();
-    let _later = Engine::new(10.0, SETTLE, 100, false, s, false, 50.0);
+    let _later = Engine::new(10.0, SETTLE, 100, false, false, 50.0);
     assert_eq!(js("return localStorage.length").as_f64(), Some(0.0));
 }
 
@@ -169,16 +171,15 @@ fn b10_throwing_local_storage_falls_back_to_memory_once() {
     js("localStorage.clear()");
     js("window.__ls = Object.getOwnPropertyDescriptor(window, 'localStorage') || Object.getOwnPropertyDescriptor(Window.prototype, 'localStorage');
         Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });");
-    let (s, o) = sink();
-    let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
+    let mut e = Engine::new(TTL, SETTLE, 1000, false, false, 0.0);
     let id = ident("s", "a");
-    let (_, _, key) = begin(&mut e, &id, "a", 0.0);
-    let (_, from_storage, key2) = begin(&mut e, &id, "a", 1.0);
+    let (_, _, key) = begin(&mut e, &id, 0.0);
+    let (_, from_storage, key2) = begin(&mut e, &id, 1.0);
     js("Object.defineProperty(window, 'localStorage', window.__ls);");
     assert!(is_uuid_v4(&key));
     assert!(from_storage, "the memory fallback still remembers the key");
     assert_eq!(key2, key);
-    let ev = events(&o);
+    let ev = events(&mut e);
     assert_eq!(ev.iter().filter(|e| e.starts_with("storage-fallback")).count(), 1, "{ev:?}");
     assert!(ev[0].contains("denied"), "{ev:?}");
 }
@@ -188,16 +189,15 @@ fn b10_quota_exceeded_on_write_loses_nothing() {
     js("localStorage.clear()");
     js("window.__set = Storage.prototype.setItem;
         Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };");
-    let (s, o) = sink();
-    let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
+    let mut e = Engine::new(TTL, SETTLE, 1000, false, false, 0.0);
     let id = ident("s", "q");
-    let first = e.begin(&id, "q".into(), true, false, None, 0.0);
+    let first = e.begin(&id, true, false, None, 0.0);
     js("Storage.prototype.setItem = window.__set;");
-    let key = first.unwrap().splitn(3, ' ').nth(2).unwrap_or_default().to_owned();
+    let key = first.unwrap().key;
     assert!(is_uuid_v4(&key));
-    let (_, _, key2) = begin(&mut e, &id, "q", 1.0);
+    let (_, _, key2) = begin(&mut e, &id, 1.0);
     assert_eq!(key2, key);
-    assert_eq!(events(&o).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
+    assert_eq!(events(&mut e).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
 }
 
 #[wasm_bindgen_test]
@@ -205,20 +205,19 @@ fn b10_corrupt_entry_falls_back() {
     js("localStorage.clear()");
     let sk = storage_key(&ident("s", "c")).unwrap();
     js(&format!("localStorage.setItem('{sk}', '{{\"key\": broken')"));
-    let (s, o) = sink();
-    let mut e = Engine::new(TTL, SETTLE, 1000, false, s, false, 0.0);
-    let (_, _, key) = begin(&mut e, &ident("s", "c"), "c", 0.0);
+    let mut e = Engine::new(TTL, SETTLE, 1000, false, false, 0.0);
+    let (_, _, key) = begin(&mut e, &ident("s", "c"), 0.0);
     assert!(is_uuid_v4(&key));
-    assert_eq!(events(&o).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
+    assert_eq!(events(&mut e).iter().filter(|e| e.starts_with("storage-fallback")).count(), 1);
 }
 
 #[wasm_bindgen_test]
 fn b13_clear_removes_only_its_scope() {
     js("localStorage.clear(); localStorage.setItem('app:theme', 'dark');");
-    let (mut e, _) = engine(false);
+    let mut e = engine(false);
     for scope in ["alice", "bob"] {
         for a in ["x", "y"] {
-            let (t, _, _) = begin(&mut e, &ident(scope, a), a, 1_000.0);
+            let (t, _, _) = begin(&mut e, &ident(scope, a), 1_000.0);
             e.finish(t);
         }
     }
@@ -231,14 +230,14 @@ fn b13_clear_removes_only_its_scope() {
 #[wasm_bindgen_test]
 fn b9_key_for_is_stable_and_shared_with_fetch() {
     js("localStorage.clear()");
-    let (mut e, _) = engine(false);
+    let mut e = engine(false);
     let k1 = e.key_for("s", "wf-123:step:0", 1_000.0).unwrap();
     let k2 = e.key_for("s", "wf-123:step:0", 2_000.0).unwrap();
     let other = e.key_for("s", "wf-123:step:1", 2_000.0).unwrap();
     assert_eq!(k1, k2);
     assert_ne!(k1, other);
     // A fetch with the same explicit action reuses the keyFor key (unbound fingerprint).
-    let (_, _, key) = begin(&mut e, &ident("s", "wf-123:step:0"), "a", 3_000.0);
+    let (_, _, key) = begin(&mut e, &ident("s", "wf-123:step:0"), 3_000.0);
     assert_eq!(key, k1);
     assert!(e.key_for("s", "bad\naction", 0.0).is_err());
 }

@@ -13,7 +13,7 @@ const variant = params.get("variant");
 const OF = params.get("of") ?? "memory";
 const BASE = variant === "prof" ? "/build/prof/dist/" : "/node_modules/oncefetch/dist/";
 const { createClient } = await import(`${BASE}index.js`);
-const glue = await import(`${BASE}wasm/oncefetch.js`);
+const engineModule = await import(`${BASE}engine.js`);
 
 const URL_ECHO = new URL("/api/echo", location.href).href;
 const RESPONSE_BODY = '{"ok":true,"id":1}';
@@ -214,7 +214,7 @@ export async function net({ n }) {
  * coarsened to 100 µs; the mean of many samples is not).
  */
 export async function idlePenalty({ n = 200, gapMs = 5 }) {
-  const e = engineOf("memory");
+  const e = await engineOf("memory");
   const list = bodies(n, 1024, "idle");
   const work = {
     "engine.identify, 1 KB (wasm)": (i) => identifyAsFacade(e, list[i]),
@@ -235,7 +235,6 @@ export async function idlePenalty({ n = 200, gapMs = 5 }) {
     };
     out[name] = { busy: await measure(0), idle: await measure(gapMs) };
   }
-  e.free();
   return out;
 }
 
@@ -284,20 +283,15 @@ export async function storageFlow({ n = 500 }) {
 
 // ------------------------------------------------------------------ 4. fingerprint
 
-/** `engine.identify` of a text body as the facade calls it for bodies over 64 characters: as UTF-8 bytes
- * (encoded into one reused buffer up to 64 K characters, by `encode` beyond). */
-let scratch = new Uint8Array(0);
-const utf8 = (text) => {
-  if (text.length > 65_536) return encoder.encode(text);
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(Math.max(text.length * 3, 4096));
-  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
-};
-const identifyAsFacade = (e, body) => e.identify("bench", "POST", URL_ECHO, undefined, undefined, utf8(body));
+/** `engine.identify` of a text body as the facade calls it: the string is
+ * encoded straight into wasm memory (`encodeInto`; `encode` first beyond 64 K characters). */
+const identifyAsFacade = (e, body) => e.identify("bench", "POST", URL_ECHO, undefined, body);
 
-/** The engine itself (the page's instance of the glue), for the stage timers. */
-function engineOf(storage) {
+/** The engine itself (the page's instance, js/engine.ts), for the stage timers. */
+async function engineOf(storage) {
+  await engineModule.load();
   const sink = { emit() {} };
-  return new glue.Engine(86_400_000, 10_000, 1000, storage === "memory", sink, false, Date.now());
+  return new engineModule.Engine(86_400_000, 10_000, 1000, storage === "memory", sink, false, Date.now());
 }
 
 /**
@@ -308,7 +302,7 @@ function engineOf(storage) {
  */
 export async function fingerprint({ size, n }) {
   const out = {};
-  const e = engineOf("memory");
+  const e = await engineOf("memory");
   for (const lib of ["raw", "oncefetch-memory"]) {
     const list = bodies(n, size, `fp-${lib}`);
     await storeState(lib, "empty");
@@ -338,7 +332,6 @@ export async function fingerprint({ size, n }) {
     for (let i = 0; i < n; i++) await crypto.subtle.digest("SHA-256", encoder.encode(list[i]));
     out.digestString = ((now() - t0) * 1000) / n;
   }
-  e.free();
   return out;
 }
 
@@ -352,8 +345,8 @@ export async function fingerprint({ size, n }) {
  */
 export async function stages({ storage, n, nFull = 50 }) {
   if (storage === "local") localStorage.clear();
-  const e = engineOf(storage);
-  const policy = new glue.RetryPolicy(4, 300, 10_000, 60_000, Uint16Array.from([408, 409, 425, 429, 500, 502, 503, 504]));
+  const e = await engineOf(storage);
+  const policy = new engineModule.RetryPolicy(4, 300, 10_000, 60_000, [408, 409, 425, 429, 500, 502, 503, 504]);
   const label = `POST ${URL_ECHO}`;
   const res = {};
   const time = (name, count, fn) => {
@@ -364,16 +357,16 @@ export async function stages({ storage, n, nFull = 50 }) {
     return out;
   };
   const identify = (b) => identifyAsFacade(e, b);
-  // begin answers "<token> <0|1> <key>" in one crossing.
-  const begin = (id) => { const h = e.begin(id, label, true, false, undefined, Date.now()); return Number(h.slice(0, h.indexOf(" "))); };
-  const outcome = (t) => e.outcome(t, policy, 1, 200, undefined, false, true, Date.now(), Math.random());
+  // begin answers the key, and sets the token, in one crossing.
+  const begin = (id) => { e.begin(id, label, true, false, undefined, Date.now()); return e.token; };
+  const outcome = (t) => e.outcome(t, policy, 1, 200, undefined, false, true, Date.now(), Math.random(), label);
   const oneCall = (b) => outcome(begin(identify(b)));
   // Warm the code paths first (tier-up), on other bodies, then empty the store.
   for (const b of bodies(300, 1024, "stage-warm")) oneCall(b);
   e.admin(2, "bench", "", 0); // clear the scope (OP_CLEAR)
 
   const list = bodies(n, 1024, `stage-${storage}`);
-  const ids = time("identify (1 KB as UTF-8 bytes)", n, () => list.map(identify));
+  const ids = time("identify (1 KB text)", n, () => list.map(identify));
   const tokens = time("begin (find/mint key, write-ahead; token + key back)", n, () => ids.map(begin));
   time("outcome 200 (settle; ends the flight)", n, () => tokens.map(outcome));
 
@@ -385,7 +378,6 @@ export async function stages({ storage, n, nFull = 50 }) {
   time("outcome 200, store full", nFull, () => fullTokens.map(outcome));
   e.admin(2, "bench", "", 0); // clear the scope (OP_CLEAR)
   policy.free();
-  e.free();
   if (storage === "local") localStorage.clear();
 
   // JS building blocks of one facade call, for scale.
@@ -467,11 +459,10 @@ export async function memoryRun({ n }) {
 export async function memoryState() {
   let entries = 0;
   for (let i = 0; i < localStorage.length; i++) if (localStorage.key(i)?.startsWith("oncefetch:")) entries++;
-  const exports = await glue.default();
   return {
     localStorageEntries: entries,
     inflight: memClient?.inflight ?? 0,
-    wasmMemoryBytes: exports.memory.buffer.byteLength,
+    wasmMemoryBytes: engineModule.memoryBytes(),
     perfMemoryUsed: performance.memory?.usedJSHeapSize ?? null,
   };
 }

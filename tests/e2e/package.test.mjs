@@ -31,7 +31,7 @@ before(() => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("npm pack ships dist/ (ESM, types, wasm, react entry) and nothing else", () => {
-  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/react.js", "dist/react.d.ts", "dist/tabs.js", "dist/wasm/oncefetch.js", "dist/wasm/oncefetch_bg.wasm", "package.json", "README.md"]) {
+  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/react.js", "dist/react.d.ts", "dist/tabs.js", "dist/engine.js", "dist/wasm/oncefetch_bg.wasm", "package.json", "README.md"]) {
     assert.ok(files.includes(f), `${f} is in the tarball: ${files.join(", ")}`);
   }
   for (const f of files) assert.ok(f.startsWith("dist/") || ["package.json", "README.md", "LICENSE", "SECURITY.md"].includes(f), `unexpected ${f}`);
