@@ -13,6 +13,7 @@ interface Exports {
   regs(): number;
   reserve(n: number): void;
   engine_new(ttlMs: number, settleMs: number, maxEntries: number, memory: number, observed: number, now: number): number;
+  engine_free(e: number): void;
   identify(scope: number, method: number, url: number, action: number, body: number): number;
   begin(e: number, ident: number, keyed: number, fresh: number, callerKey: number, now: number): number;
   outcome(e: number, token: number, policy: number, attempt: number, status: number, retryAfter: number, replayed: number, resendable: number, now: number, rand: number): number;
@@ -144,28 +145,25 @@ const imports = {
 
 let loading: Promise<void> | undefined;
 
+function start(instance: WebAssembly.Instance): void {
+  wasm = instance.exports as unknown as Exports;
+  regs = wasm.regs();
+  u8 = new Uint8Array(0); // views of this instance's memory are made on first use
+}
+
 /** Fetches, compiles and instantiates the module (or instantiates `module`,
  * already compiled), once per page; a failed load is tried again on the next call. */
 export function load(module?: WebAssembly.Module): Promise<void> {
   loading ??= (async () => {
-    if (module) {
-      wasm = (await WebAssembly.instantiate(module, imports)).exports as unknown as Exports;
-      regs = wasm.regs();
-      return;
-    }
+    if (module) return start(await WebAssembly.instantiate(module, imports));
     const url = new URL("./wasm/oncefetch_bg.wasm", import.meta.url);
     const res = await fetch(url);
     if (!res.ok) throw new Error(`oncefetch: ${url} answered ${res.status}`);
-    let instance: WebAssembly.Instance;
-    try {
-      ({ instance } = await WebAssembly.instantiateStreaming(res.clone(), imports));
-    } catch (e) {
-      // A server that does not send `application/wasm`: compile from the bytes instead.
-      if (res.headers.get("content-type")?.split(";")[0] === "application/wasm") throw e;
-      ({ instance } = await WebAssembly.instantiate(await res.arrayBuffer(), imports));
-    }
-    wasm = instance.exports as unknown as Exports;
-    regs = wasm.regs();
+    // Compiled while it downloads; a server that does not send `application/wasm` gets the bytes compiled instead.
+    const { instance } = res.headers.get("content-type")?.split(";")[0].trim() === "application/wasm"
+      ? await WebAssembly.instantiateStreaming(res, imports)
+      : await WebAssembly.instantiate(await res.arrayBuffer(), imports);
+    start(instance);
   })().catch((e: unknown) => {
     loading = undefined;
     throw e;
@@ -193,6 +191,9 @@ export class RetryPolicy {
   }
 }
 
+/** Frees an engine in wasm once its client is garbage-collected. */
+const engines = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<number>((h) => wasm.engine_free(h)) : undefined;
+
 /** One client's engine (src/client.rs). Every method is one call into wasm. */
 export class Engine {
   readonly h: number;
@@ -202,6 +203,7 @@ export class Engine {
 
   constructor(ttlMs: number, settleMs: number, maxEntries: number, memory: boolean, private readonly sink: Sink, observed: boolean, now: number) {
     this.h = wasm.engine_new(ttlMs, settleMs, maxEntries, +memory, +observed, now);
+    engines?.register(this, this.h);
     this.drain("");
   }
 

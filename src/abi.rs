@@ -45,7 +45,8 @@ struct Global {
     regs: Regs,
     input: Vec<u8>,
     out: Vec<u8>,
-    engines: Vec<Engine>,
+    /// Engines by handle; a freed handle's slot is reused.
+    engines: Vec<Option<Engine>>,
     policies: Vec<Option<Policy>>,
 }
 
@@ -141,7 +142,7 @@ fn answer(g: &mut Global, r: Result<String, Error>) -> i32 {
 
 /// Raises the events flag when engine `e` has queued events.
 fn flag(g: &mut Global, e: u32) {
-    if g.engines.get(e as usize).is_some_and(|x| !x.events_empty()) {
+    if g.engines.get(e as usize).and_then(Option::as_ref).is_some_and(|x| !x.events_empty()) {
         g.regs.events = 1;
     }
 }
@@ -154,10 +155,31 @@ fn no_engine(g: &mut Global) -> i32 {
 #[no_mangle]
 pub extern "C" fn engine_new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: u32, observed: u32, now: f64) -> u32 {
     let g = state();
-    g.engines.push(Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now));
-    let e = (g.engines.len() - 1) as u32;
+    let engine = Some(Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now));
+    let e = match g.engines.iter_mut().enumerate().find(|(_, slot)| slot.is_none()) {
+        Some((i, slot)) => {
+            *slot = engine;
+            i as u32
+        }
+        None => {
+            g.engines.push(engine);
+            (g.engines.len() - 1) as u32
+        }
+    };
     flag(g, e); // a storage fall-back may be queued already
     e
+}
+
+/// Frees engine `e` (its client was garbage-collected).
+#[no_mangle]
+pub extern "C" fn engine_free(e: u32) {
+    if let Some(slot) = state().engines.get_mut(e as usize) {
+        *slot = None;
+    }
+}
+
+fn engine(g: &mut Global, e: u32) -> Option<&mut Engine> {
+    g.engines.get_mut(e as usize).and_then(Option::as_mut)
 }
 
 /// [`Engine::identify`]: input scope, method, URL, action, body; output the identity.
@@ -176,7 +198,7 @@ pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: 
     let g = state();
     let input = input(g);
     let [i, k] = args(input, [ident, caller_key]);
-    let Some(engine) = g.engines.get_mut(e as usize) else { return no_engine(g) };
+    let Some(engine) = engine(g, e) else { return no_engine(g) };
     let r = engine.begin(text(i).unwrap_or(""), keyed != 0, fresh != 0, text(k), now);
     flag(g, e);
     match r {
@@ -195,7 +217,7 @@ pub extern "C" fn outcome(e: u32, token: u32, policy: u32, attempt: u32, status:
     let g = state();
     let input = input(g);
     let [ra] = args(input, [retry_after]);
-    let (Some(engine), Some(Some(p))) = (g.engines.get_mut(e as usize), g.policies.get(policy as usize)) else { return -1.0 };
+    let (Some(Some(engine)), Some(Some(p))) = (g.engines.get_mut(e as usize), g.policies.get(policy as usize)) else { return -1.0 };
     let d = engine.outcome(token, p, attempt, status, text(ra), replayed != 0, resendable != 0, now, rand);
     flag(g, e);
     d
@@ -204,7 +226,7 @@ pub extern "C" fn outcome(e: u32, token: u32, policy: u32, attempt: u32, status:
 /// [`Engine::finish`].
 #[no_mangle]
 pub extern "C" fn finish(e: u32, token: u32) {
-    if let Some(engine) = state().engines.get_mut(e as usize) {
+    if let Some(engine) = engine(state(), e) {
         engine.finish(token);
     }
 }
@@ -215,7 +237,7 @@ pub extern "C" fn admin(e: u32, op: u32, scope: i32, action: i32, now: f64) -> i
     let g = state();
     let input = input(g);
     let [s, a] = args(input, [scope, action]);
-    let Some(engine) = g.engines.get_mut(e as usize) else { return no_engine(g) };
+    let Some(engine) = engine(g, e) else { return no_engine(g) };
     let r = engine.admin(op, text(s).unwrap_or(""), text(a).unwrap_or(""), now);
     flag(g, e);
     answer(g, r)
@@ -228,7 +250,7 @@ pub extern "C" fn admin(e: u32, op: u32, scope: i32, action: i32, now: f64) -> i
 #[no_mangle]
 pub extern "C" fn events(e: u32) -> i32 {
     let g = state();
-    let list = g.engines.get_mut(e as usize).map(Engine::take_events).unwrap_or_default();
+    let list = engine(g, e).map(Engine::take_events).unwrap_or_default();
     g.regs.events = 0;
     g.out.clear();
     for Event { kind, text, attempt, status, delay_ms } in list {
@@ -251,7 +273,12 @@ pub extern "C" fn events(e: u32) -> i32 {
 pub extern "C" fn policy_new(attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64, n: i32) -> u32 {
     let g = state();
     let [b] = args(input(g), [n.saturating_mul(2)]);
-    let statuses = b.unwrap_or(&[]).chunks_exact(2).map(|c| c.iter().rev().fold(0u16, |v, x| v << 8 | u16::from(*x))).collect();
+    let mut statuses = Vec::new();
+    let mut rest = b.unwrap_or(&[]);
+    while let [lo, hi, tail @ ..] = rest {
+        statuses.push(u16::from(*lo) | u16::from(*hi) << 8);
+        rest = tail;
+    }
     let p = Some(Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses });
     match g.policies.iter_mut().enumerate().find(|(_, s)| s.is_none()) {
         Some((i, slot)) => {

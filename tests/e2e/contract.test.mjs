@@ -494,6 +494,34 @@ test("B7 at most maxEntries per scope, and expired entries are pruned at start-u
   assert.equal(out.afterExpiry, 6, "the two expired keys are gone, the new one is there");
 });
 
+test("B7 an engine is freed with its client: the wasm memory of garbage-collected clients is reused", async (t) => {
+  const p = await page(t);
+  const cdp = await p.context().newCDPSession(p);
+  // Clients made and dropped, each holding 200 keys in its engine (memory storage, no cross-tab
+  // channel keeping it alive); returns the wasm memory's growth in bytes.
+  const round = () => p.evaluate(async () => {
+    const engine = await import("/node_modules/oncefetch/dist/engine.js"); // the instance the clients use
+    await createClient({ storage: "memory", crossTab: false }).keyFor("load"); // the wasm is loaded
+    const before = engine.memoryBytes();
+    for (let c = 0; c < 60; c++) {
+      const client = createClient({ storage: "memory", crossTab: false, scope: `gc-${c}` });
+      for (let i = 0; i < 200; i++) await client.keyFor(`item-${i}-${"x".repeat(200)}`);
+    }
+    return engine.memoryBytes() - before;
+  });
+  const collect = async () => {
+    for (let i = 0; i < 5; i++) {
+      await cdp.send("HeapProfiler.collectGarbage");
+      await p.evaluate(() => new Promise((r) => setTimeout(r, 50))); // finalizers run in a later task
+    }
+  };
+  const first = await round();
+  await collect();
+  const second = await round();
+  assert.ok(first > 1_000_000, `the first round grew the wasm memory (${first} bytes)`);
+  assert.ok(second < first / 2, `the second round reused the freed engines' memory: grew ${second} bytes after ${first}`);
+});
+
 // ------------------------------------------------------------------ B8 fresh / B9 keyFor
 
 test("B8 fresh mints a new key, skips coalescing and replaces the stored entry", async (t) => {
