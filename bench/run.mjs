@@ -107,7 +107,7 @@ function prepareProfVariant(pkg) {
   fs.rmSync(dst, { recursive: true, force: true });
   fs.cpSync(path.join(pkg, "dist"), dst, { recursive: true });
   if (!fs.existsSync(src) || fs.statSync(src).mtimeMs > fs.statSync(path.join(pkg, "dist/wasm/oncefetch_bg.wasm")).mtimeMs) return null;
-  const flags = "-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue";
+  const flags = "-Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue --low-memory-unused --zero-filled-memory";
   try {
     execSync(`"${path.join(ROOT, "node_modules/.bin/wasm-opt")}" ${flags} -g "${src}" -o "${out}"`, { stdio: "ignore" });
   } catch {

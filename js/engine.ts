@@ -44,7 +44,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** The string an import hands to wasm through `take`. */
 let waiting = "";
-/** The input buffer's write position during one call. */
+/** The input buffer's write position (an address) during one call. */
 let at = 0;
 
 /** The memory's bytes; a view made anew after the memory grew (the old one is then detached). */
@@ -59,26 +59,53 @@ function reg(i: number): number {
   mem();
   return dv.getUint32(regs + 4 * i, true);
 }
+/** UTF-8 at `ptr` as a string. Short ASCII (identities, keys) skips TextDecoder,
+ * whose call costs more than the copy. */
 function str(ptr: number, len: number): string {
-  return decoder.decode(mem().subarray(ptr, ptr + len));
+  const m = mem();
+  if (len <= 64) {
+    let ascii = true;
+    for (let i = ptr; i < ptr + len; i++) if (m[i] > 127) { ascii = false; break; }
+    if (ascii) return String.fromCharCode.apply(null, m.subarray(ptr, ptr + len) as unknown as number[]);
+  }
+  return decoder.decode(m.subarray(ptr, ptr + len));
 }
 
+/** The input buffer during one call: its address and end, and the write position. */
+let inPtr = 0;
+let inEnd = 0;
 /** Starts writing a call's arguments: makes room for `max` bytes of them. */
 function args(max: number): void {
-  at = 0;
   if (reg(1) < max) wasm.reserve(Math.max(max, 1024));
+  inPtr = reg(0);
+  inEnd = inPtr + reg(1);
+  at = inPtr;
 }
-/** Writes one string argument; returns its length in bytes, -1 when absent. */
+/** Writes one string argument; returns its length in bytes, -1 when absent.
+ * Short ASCII is copied by hand: cheaper than a call to encodeInto. */
 function put(s: string | undefined): number {
   if (s === undefined) return -1;
-  const start = reg(0) + at;
-  const n = encoder.encodeInto(s, mem().subarray(start, reg(0) + reg(1))).written;
+  const m = mem();
+  const start = at;
+  if (s.length <= 64) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) break;
+      m[start + i] = c;
+    }
+    if (i === s.length) {
+      at += i;
+      return i;
+    }
+  }
+  const n = encoder.encodeInto(s, m.subarray(start, inEnd)).written;
   at += n;
   return n;
 }
 /** Writes one byte argument. */
 function putBytes(b: Uint8Array): number {
-  mem().set(b, reg(0) + at);
+  mem().set(b, at);
   at += b.length;
   return b.length;
 }
@@ -182,7 +209,7 @@ export class RetryPolicy {
   constructor(attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number, statuses: readonly number[]) {
     args(statuses.length * 2);
     const m = mem();
-    const p = reg(0);
+    const p = inPtr;
     statuses.forEach((s, i) => { m[p + 2 * i] = s & 255; m[p + 2 * i + 1] = s >> 8; });
     this.h = wasm.policy_new(attempts, baseMs, maxMs, maxRetryAfterMs, statuses.length);
   }
