@@ -48,10 +48,13 @@ pub(crate) fn cat(parts: &[&str]) -> prelude::String {
     out
 }
 
-/// The wasm allocator: talc is about a third of dlmalloc's size in this module, and faster.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod heap;
+
+/// The wasm allocator: size classes with free lists (see `heap.rs`).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: heap::Classes = heap::Classes::new();
 
 /// Reached only if a bug slips past clippy's no-panic lints: trap at once
 /// (the facade turns the trap into a rejected promise, SPEC B12).
