@@ -16,12 +16,10 @@ interface Exports {
   engine_free(e: number): void;
   identify(scope: number, method: number, url: number, action: number, body: number): number;
   begin(e: number, ident: number, keyed: number, fresh: number, callerKey: number, now: number): number;
-  outcome(e: number, token: number, policy: number, attempt: number, status: number, retryAfter: number, replayed: number, resendable: number, now: number, rand: number): number;
+  outcome(e: number, token: number, attempt: number, status: number, retryAfter: number, flags: number, now: number, rand: number, attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number): number;
   finish(e: number, token: number): void;
   admin(e: number, op: number, scope: number, action: number, now: number): number;
   events(e: number): number;
-  policy_new(attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number, n: number): number;
-  policy_free(p: number): void;
 }
 
 /** Where events go: the facade's sink. */
@@ -203,18 +201,11 @@ export function memoryBytes(): number {
   return wasm ? wasm.memory.buffer.byteLength : 0;
 }
 
-/** A retry policy held by the engine; `free` it when no call uses it any more. */
+/** A retry policy, as the engine reads it: numbers, and the statuses as a bitset (abi.rs). */
 export class RetryPolicy {
-  readonly h: number;
-  constructor(attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number, statuses: readonly number[]) {
-    args(statuses.length * 2);
-    const m = mem();
-    const p = inPtr;
-    statuses.forEach((s, i) => { m[p + 2 * i] = s & 255; m[p + 2 * i + 1] = s >> 8; });
-    this.h = wasm.policy_new(attempts, baseMs, maxMs, maxRetryAfterMs, statuses.length);
-  }
-  free(): void {
-    wasm.policy_free(this.h);
+  readonly bits = new Uint8Array(80);
+  constructor(readonly attempts: number, readonly baseMs: number, readonly maxMs: number, readonly maxRetryAfterMs: number, statuses: readonly number[]) {
+    for (const s of statuses) if (s < 640) this.bits[s >> 3] |= 1 << (s & 7);
   }
 }
 
@@ -260,8 +251,10 @@ export class Engine {
 
   /** The verdict on one answer: a delay before resending, or -1 when the answer is final (the flight is then over). */
   outcome(token: number, policy: RetryPolicy, attempt: number, status: number, retryAfter: string | undefined, replayed: boolean, resendable: boolean, now: number, rand: number, label: string): number {
-    args(room(retryAfter));
-    const d = wasm.outcome(this.h, token, policy.h, attempt, status, put(retryAfter), +replayed, +resendable, now, rand);
+    args(80 + room(retryAfter));
+    putBytes(policy.bits);
+    const d = wasm.outcome(this.h, token, attempt, status, put(retryAfter), +replayed | (+resendable << 1), now, rand,
+      policy.attempts, policy.baseMs, policy.maxMs, policy.maxRetryAfterMs);
     this.drain(label);
     return d;
   }

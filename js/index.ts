@@ -534,10 +534,10 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     return opts.isReplayed ? opts.isReplayed(res) === true : res.headers.get("idempotent-replayed")?.trim().toLowerCase() === "true";
   }
 
-  /** Hands the final answer (or error) to every caller still waiting, then
-   * runs `done`. Promise callbacks rather than an async function: no promise
-   * of its own on the per-call path. */
-  function deliver(f: Flight, outcome: Promise<Response>, done: () => void): void {
+  /** Hands the final answer (or error) to every caller still waiting.
+   * Promise callbacks rather than an async function: no promise of its own
+   * on the per-call path. */
+  function deliver(f: Flight, outcome: Promise<Response>): void {
     const settle = (res: Response | undefined, bytes: ArrayBuffer | null, error: unknown) => {
       untrack(f);
       try {
@@ -565,7 +565,6 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         }
       }
       f.callers.clear();
-      done();
     };
     outcome.then((res) => {
       // Several callers: read the body once and give each its own copy.
@@ -733,9 +732,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         ? tabs.single(lockName(ident), f.controller?.signal, start, () => emitFor(f, "cross-tab-wait"))
             .then((r) => (r instanceof Response ? r : fromOtherTab(f, r)))
         : start();
-      deliver(f, outcome, () => {
-        if (policy !== defaultPolicy) policy.free();
-      });
+      deliver(f, outcome);
       return caller;
     }
   }

@@ -21,7 +21,7 @@ use core::cell::UnsafeCell;
 
 use crate::client::{Engine, Event};
 use crate::error::Error;
-use crate::retry::Policy;
+use crate::retry::{Policy, STATUS_BYTES};
 
 /// An export failed with an `Error::Invalid`: throw a `TypeError` with the output text.
 pub const TYPE_ERROR: i32 = -1;
@@ -47,7 +47,6 @@ struct Global {
     out: Vec<u8>,
     /// Engines by handle; a freed handle's slot is reused.
     engines: Vec<Option<Engine>>,
-    policies: Vec<Option<Policy>>,
 }
 
 struct Cell(UnsafeCell<Global>);
@@ -59,7 +58,6 @@ static STATE: Cell = Cell(UnsafeCell::new(Global {
     input: Vec::new(),
     out: Vec::new(),
     engines: Vec::new(),
-    policies: Vec::new(),
 }));
 
 fn state() -> &'static mut Global {
@@ -210,15 +208,22 @@ pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: 
     }
 }
 
-/// [`Engine::outcome`]: input the Retry-After header; returns the delay or -1.
+/// [`Engine::outcome`] under the retry policy given by the numbers and, in
+/// the input, its statuses (the [`STATUS_BYTES`]-byte bitset of
+/// [`Policy::statuses`]) then the Retry-After header. `flags`: 1 replayed,
+/// 2 resendable. Returns the delay or -1.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn outcome(e: u32, token: u32, policy: u32, attempt: u32, status: i32, retry_after: i32, replayed: u32, resendable: u32, now: f64, rand: f64) -> f64 {
+pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_after: i32, flags: u32, now: f64, rand: f64, attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64) -> f64 {
     let g = state();
-    let input = input(g);
-    let [ra] = args(input, [retry_after]);
-    let (Some(Some(engine)), Some(Some(p))) = (g.engines.get_mut(e as usize), g.policies.get(policy as usize)) else { return -1.0 };
-    let d = engine.outcome(token, p, attempt, status, text(ra), replayed != 0, resendable != 0, now, rand);
+    let [bits, ra] = args(input(g), [STATUS_BYTES as i32, retry_after]);
+    let mut statuses = [0u8; STATUS_BYTES];
+    for (s, b) in statuses.iter_mut().zip(bits.unwrap_or(&[])) {
+        *s = *b;
+    }
+    let policy = Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses };
+    let Some(engine) = engine(g, e) else { return -1.0 };
+    let d = engine.outcome(token, &policy, attempt, status, text(ra), flags & 1 != 0, flags & 2 != 0, now, rand);
     flag(g, e);
     d
 }
@@ -265,37 +270,4 @@ pub extern "C" fn events(e: u32) -> i32 {
         }
     }
     publish(g)
-}
-
-/// A retry policy (the facade has validated and merged the options); the
-/// input holds `n` statuses as little-endian u16. Returns its handle.
-#[no_mangle]
-pub extern "C" fn policy_new(attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64, n: i32) -> u32 {
-    let g = state();
-    let [b] = args(input(g), [n.saturating_mul(2)]);
-    let mut statuses = Vec::new();
-    let mut rest = b.unwrap_or(&[]);
-    while let [lo, hi, tail @ ..] = rest {
-        statuses.push(u16::from(*lo) | u16::from(*hi) << 8);
-        rest = tail;
-    }
-    let p = Some(Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses });
-    match g.policies.iter_mut().enumerate().find(|(_, s)| s.is_none()) {
-        Some((i, slot)) => {
-            *slot = p;
-            i as u32
-        }
-        None => {
-            g.policies.push(p);
-            (g.policies.len() - 1) as u32
-        }
-    }
-}
-
-/// Frees a policy's handle.
-#[no_mangle]
-pub extern "C" fn policy_free(p: u32) {
-    if let Some(slot) = state().policies.get_mut(p as usize) {
-        *slot = None;
-    }
 }

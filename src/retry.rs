@@ -18,9 +18,13 @@ pub struct Policy {
     pub max_ms: f64,
     /// Largest delay a `Retry-After` header may impose.
     pub max_retry_after_ms: f64,
-    /// HTTP statuses that are retried.
-    pub statuses: Vec<u16>,
+    /// HTTP statuses that are retried, as a bitset (bit `s % 8` of byte `s / 8`);
+    /// see [`Policy::statuses`].
+    pub statuses: [u8; STATUS_BYTES],
 }
+
+/// Bytes of [`Policy::statuses`]: a bit for every status below 640.
+pub const STATUS_BYTES: usize = 80;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -29,7 +33,7 @@ impl Default for Policy {
             base_ms: 300.0,
             max_ms: 10_000.0,
             max_retry_after_ms: 60_000.0,
-            statuses: vec![408, 409, 425, 429, 500, 502, 503, 504],
+            statuses: Policy::statuses(&[408, 409, 425, 429, 500, 502, 503, 504]),
         }
     }
 }
@@ -63,9 +67,20 @@ pub struct Answer {
 }
 
 impl Policy {
+    /// The bitset of `list` (statuses of 640 and above are left out).
+    pub fn statuses(list: &[u16]) -> [u8; STATUS_BYTES] {
+        let mut bits = [0u8; STATUS_BYTES];
+        for &s in list {
+            if let Some(b) = bits.get_mut(usize::from(s / 8)) {
+                *b |= 1 << (s % 8);
+            }
+        }
+        bits
+    }
+
     /// Whether `status` is one this policy retries.
     pub fn retries_status(&self, status: i32) -> bool {
-        status == NETWORK_ERROR || u16::try_from(status).is_ok_and(|s| self.statuses.contains(&s))
+        status == NETWORK_ERROR || usize::try_from(status).ok().and_then(|s| self.statuses.get(s / 8).map(|b| b >> (s % 8) & 1 == 1)).unwrap_or(false)
     }
 
     /// Full-jitter exponential backoff before attempt `attempt + 1`:

@@ -119,7 +119,7 @@ fn b5_a_new_engine_after_reload_finds_the_same_key() {
 fn b6_outcomes_update_the_stored_entry() {
     js("localStorage.clear()");
     let mut e = engine(false);
-    let policy = Policy { attempts: 2, base_ms: 100.0, max_ms: 1000.0, max_retry_after_ms: 60_000.0, statuses: vec![503] };
+    let policy = Policy { attempts: 2, base_ms: 100.0, max_ms: 1000.0, max_retry_after_ms: 60_000.0, statuses: Policy::statuses(&[503]) };
     let run = |e: &mut Engine, action: &str, status: i32, attempt: u32| {
         let id = ident("s", action);
         let (t, _, _) = begin(e, &id, 1_000.0);

@@ -377,7 +377,6 @@ export async function stages({ storage, n, nFull = 50 }) {
   const fullTokens = time("begin, store full (1000 live entries)", nFull, () => fullIds.map(begin));
   time("outcome 200, store full", nFull, () => fullTokens.map(outcome));
   e.admin(2, "bench", "", 0); // clear the scope (OP_CLEAR)
-  policy.free();
   if (storage === "local") localStorage.clear();
 
   // JS building blocks of one facade call, for scale.
