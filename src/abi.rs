@@ -2,9 +2,10 @@
 //! (`js/engine.ts`) calls directly — numbers in and out, strings through two
 //! buffers in wasm memory — instead of wasm-bindgen's generated glue.
 //!
-//! Strings in: the facade writes each argument's UTF-8 (`TextEncoder.encodeInto`,
-//! which writes only valid UTF-8) one after another into the *input* buffer and
-//! passes their byte lengths, -1 for an absent one. Strings out: written to the
+//! Strings in: the facade writes each argument's UTF-8 one after another into
+//! the *input* buffer — `TextEncoder.encodeInto`, which writes only valid
+//! UTF-8, or byte by byte for short ASCII — and passes their byte lengths, -1
+//! for an absent one. Strings out: written to the
 //! *output* buffer; the export returns their length, or a negative code for an
 //! error whose message is in the output buffer ([`TYPE_ERROR`]: a `TypeError`;
 //! [`ERROR`]: an `Error`). The buffers' addresses are published in [`Regs`],
@@ -84,25 +85,28 @@ pub extern "C" fn reserve(n: usize) {
 
 /// The input buffer cut into the arguments of the given byte lengths (-1: absent).
 fn args<const N: usize>(input: &[u8], lens: [i32; N]) -> [Option<&[u8]>; N] {
+    let mut out = [None; N];
     let mut at = 0usize;
-    lens.map(|len| {
-        let len = usize::try_from(len).ok()?;
-        let s = input.get(at..at.checked_add(len)?)?;
-        at += len;
-        Some(s)
-    })
+    for (o, len) in out.iter_mut().zip(lens) {
+        if let Ok(len) = usize::try_from(len) {
+            *o = input.get(at..at.saturating_add(len));
+            at = at.saturating_add(len);
+        }
+    }
+    out
 }
 
 /// The input buffer as the facade left it: `cap` bytes from its start.
 fn input(g: &Global) -> &'static [u8] {
-    // SAFETY: the facade wrote the arguments within the capacity before the call
-    // (bytes it did not write are never read: `args` stops at the given lengths).
+    // SAFETY: wasm memory is always initialised (zeroed, then written), and the
+    // facade wrote the arguments within the capacity before the call; `args`
+    // reads only the lengths it was given.
     unsafe { core::slice::from_raw_parts(g.input.as_ptr(), g.input.capacity()) }
 }
 
-/// Bytes the facade wrote with encodeInto, as text.
+/// Bytes the facade wrote as UTF-8 (module docs), as text.
 fn text(b: Option<&[u8]>) -> Option<&str> {
-    // SAFETY: encodeInto writes only valid UTF-8 (module docs).
+    // SAFETY: the facade writes only valid UTF-8 (module docs).
     b.map(|b| unsafe { core::str::from_utf8_unchecked(b) })
 }
 

@@ -141,17 +141,23 @@ pub(crate) fn push_int(out: &mut String, v: f64) {
 
 fn push_json_string(out: &mut String, v: &str) {
     out.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                out.push_str("\\u00");
-                out.push_str(&crate::hash::hex(&[u8::try_from(u32::from(c)).unwrap_or(0)]));
+    // By bytes: every byte escaped is ASCII, so the runs between are whole UTF-8.
+    let mut run = 0;
+    for (i, b) in v.bytes().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.push_str(v.get(run..i).unwrap_or(""));
+            out.push('\\');
+            match b {
+                b'"' | b'\\' => out.push(char::from(b)),
+                _ => {
+                    out.push_str("u00");
+                    out.push_str(&crate::hash::hex(&[b]));
+                }
             }
-            c => out.push(c),
+            run = i + 1;
         }
     }
+    out.push_str(v.get(run..).unwrap_or(""));
     out.push('"');
 }
 

@@ -123,7 +123,7 @@ impl Policy {
 /// Parses a `Retry-After` value (delta-seconds or HTTP-date) into milliseconds
 /// from `now_ms`; a date in the past gives 0. `None` for anything else.
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
-    let v = value.trim();
+    let v = trim_ows(value);
     if v.is_empty() {
         return None;
     }
@@ -134,6 +134,15 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     }
     let at = parse_http_date(v)?;
     Some((at - now_ms).max(0.0))
+}
+
+/// `v` without leading and trailing spaces and tabs (HTTP's optional
+/// whitespace; Unicode's other spaces are not HTTP's).
+pub fn trim_ows(v: &str) -> &str {
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.bytes().position(|b| !ows(&b)).unwrap_or(v.len());
+    let end = v.bytes().rposition(|b| !ows(&b)).map_or(start, |i| i + 1);
+    v.get(start..end).unwrap_or("")
 }
 
 /// Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) into

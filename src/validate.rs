@@ -10,7 +10,7 @@ use crate::error::Error;
 /// Whether `v` can be sent as a header value: visible ASCII, space and tab
 /// only; no CR, LF or NUL (header injection), no leading/trailing space.
 pub fn is_header_value(v: &str) -> bool {
-    v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) && v.trim() == v
+    v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) && crate::retry::trim_ows(v) == v
 }
 
 /// Checks a caller-supplied key.
@@ -28,7 +28,8 @@ pub fn action(v: &str) -> Result<(), Error> {
     if v.is_empty() {
         return Err(Error::invalid("action", "must be a non-empty string"));
     }
-    if v.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+    // Bytes, not chars: in UTF-8 an ASCII byte is always that character.
+    if v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::invalid("action", "must not contain CR, LF or NUL"));
     }
     Ok(())

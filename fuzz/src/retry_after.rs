@@ -67,7 +67,7 @@ fn check_value(text: &str) {
     for now in NOWS {
         if let Some(ms) = parse_retry_after(text, now) {
             assert!(ms >= 0.0 && !ms.is_nan(), "Retry-After {text:?} at {now} gave {ms}");
-            let t = text.trim();
+            let t = oncefetch::retry::trim_ows(text);
             if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
                 let secs = t.parse::<u64>().unwrap_or(u64::MAX);
                 assert_eq!(ms, secs as f64 * 1000.0, "delta-seconds {text:?}");
