@@ -14,7 +14,9 @@ interface Exports {
   reserve(n: number): void;
   engine_new(ttlMs: number, settleMs: number, maxEntries: number, memory: number, observed: number, now: number): number;
   engine_free(e: number): void;
-  identify(scope: number, method: number, url: number, action: number, body: number): number;
+  identify(scope: number, method: number, url: number, action: number, body: number, streamed: number): number;
+  body_start(method: number, url: number): void;
+  body_more(len: number): void;
   begin(e: number, ident: number, keyed: number, fresh: number, callerKey: number, now: number): number;
   outcome(e: number, token: number, attempt: number, status: number, retryAfter: number, flags: number, now: number, rand: number, attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number): number;
   finish(e: number, token: number): void;
@@ -39,7 +41,12 @@ let dv = new DataView(new ArrayBuffer(0));
 /** The address of `Regs` (in_ptr, in_cap, out_ptr, out_len, events; u32 each) in memory. */
 let regs = 0;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+/** Bodies longer than this are hashed in pieces of this size (wasm memory never holds them whole). */
+const PIECE = 65_536;
+/** Set while an export runs: a call back from page code an import ran (a patched
+ * localStorage method, an error's message getter) must not re-enter the engine. */
+let busy = false;
 /** The string an import hands to wasm through `take`. */
 let waiting = "";
 /** The input buffer's write position (an address) during one call. */
@@ -60,6 +67,8 @@ function reg(i: number): number {
 /** UTF-8 at `ptr` as a string. Short ASCII (identities, keys) skips TextDecoder,
  * whose call costs more than the copy. */
 function str(ptr: number, len: number): string {
+  ptr >>>= 0; // wasm i32s arrive signed: addresses past 2 GiB would be negative
+  len >>>= 0;
   const m = mem();
   if (len <= 64) {
     let ascii = true;
@@ -74,6 +83,7 @@ let inPtr = 0;
 let inEnd = 0;
 /** Starts writing a call's arguments: makes room for `max` bytes of them. */
 function args(max: number): void {
+  if (max > 0x7fff_0000) throw new RangeError("oncefetch: the call's URL, scope or action is too long for the engine");
   if (reg(1) < max) wasm.reserve(Math.max(max, 1024));
   inPtr = reg(0);
   inEnd = inPtr + reg(1);
@@ -107,7 +117,7 @@ function putBytes(b: Uint8Array): number {
   at += b.length;
   return b.length;
 }
-/** The room `s` may need as UTF-8. */
+/** The room `s` may need as UTF-8 (3 bytes per UTF-16 unit at most). */
 const room = (s: string | undefined) => (s === undefined ? 0 : s.length * 3);
 
 /** What the last call wrote to the output buffer. */
@@ -158,10 +168,12 @@ const imports = {
       try { localStorage.removeItem(str(k, kn)); return -1; } catch (e) { return fault(e); }
     },
     get_random(p: number, n: number): number {
-      try { crypto.getRandomValues(mem().subarray(p, p + n)); return -1; } catch (e) { return fault(e); }
+      p >>>= 0;
+      try { crypto.getRandomValues(mem().subarray(p, p + (n >>> 0))); return -1; } catch (e) { return fault(e); }
     },
     take(p: number, cap: number): number {
-      const n = encoder.encodeInto(waiting, mem().subarray(p, p + cap)).written;
+      p >>>= 0;
+      const n = encoder.encodeInto(waiting, mem().subarray(p, p + (cap >>> 0))).written;
       waiting = "";
       return n;
     },
@@ -209,6 +221,12 @@ export class RetryPolicy {
   }
 }
 
+/** Marks an export call as running; throws if one already is (see `busy`). */
+function enter(): void {
+  if (busy) throw new Error("oncefetch: the client was called from inside one of its own engine calls (from a localStorage method or an error's message getter); call it after that returns");
+  busy = true;
+}
+
 /** Frees an engine in wasm once its client is garbage-collected. */
 const engines = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<number>((h) => wasm.engine_free(h)) : undefined;
 
@@ -220,55 +238,100 @@ export class Engine {
   fromStorage = false;
 
   constructor(ttlMs: number, settleMs: number, maxEntries: number, memory: boolean, private readonly sink: Sink, observed: boolean, now: number) {
-    this.h = wasm.engine_new(ttlMs, settleMs, maxEntries, +memory, +observed, now);
-    engines?.register(this, this.h);
-    this.drain("");
+    enter();
+    try {
+      this.h = wasm.engine_new(ttlMs, settleMs, maxEntries, +memory, +observed, now);
+      engines?.register(this, this.h);
+      this.drain("");
+    } finally {
+      busy = false;
+    }
   }
 
   /** The identity of a call: the in-flight map key, and what `begin` takes. */
   identify(scope: string, method: string, url: string, action: string | undefined, body: string | Uint8Array | undefined): string {
-    // A long text is encoded to its exact size first: reserving 3 bytes per character would grow memory for nothing.
-    if (typeof body === "string" && body.length > 65_536) body = encoder.encode(body);
-    args(room(scope) + room(method) + room(url) + room(action) + (typeof body === "string" ? room(body) : body?.length ?? 0));
-    const s = put(scope), m = put(method), u = put(url), a = put(action);
-    const b = typeof body === "string" ? put(body) : body === undefined ? 0 : putBytes(body);
-    check(wasm.identify(s, m, u, a, b));
-    return output();
+    enter();
+    try {
+      // A long body is hashed in pieces: its UTF-8 (exact size, for a string) stays in JS memory.
+      let bytes = typeof body === "string" ? (body.length > PIECE ? encoder.encode(body) : undefined) : body;
+      let streamed = 0;
+      if (bytes !== undefined && bytes.length > PIECE) {
+        args(room(method) + room(url));
+        const m = put(method);
+        wasm.body_start(m, put(url));
+        let at = 0;
+        for (; bytes.length - at > PIECE; at += PIECE) {
+          args(PIECE);
+          wasm.body_more(putBytes(bytes.subarray(at, at + PIECE)));
+        }
+        bytes = bytes.subarray(at);
+        streamed = 1;
+      }
+      const text = bytes === undefined && typeof body === "string" ? body : undefined;
+      args(room(scope) + room(action) + (streamed ? 0 : room(method) + room(url)) + (bytes?.length ?? room(text)));
+      // In the order of the export's parameters (abi.rs reads them one after another).
+      const s = put(scope), m = streamed ? -1 : put(method), u = streamed ? -1 : put(url), a = put(action);
+      const b = bytes !== undefined ? putBytes(bytes) : text !== undefined ? put(text) : 0;
+      check(wasm.identify(s, m, u, a, b, streamed));
+      return output();
+    } finally {
+      busy = false;
+    }
   }
 
   /** Starts a flight (finds or mints the key, writes it ahead of the send);
    * returns the key ("" when unkeyed) and sets `token` and `fromStorage`.
    * `ident` is empty for a flight that is never keyed. */
   begin(ident: string, label: string, keyed: boolean, fresh: boolean, callerKey: string | undefined, now: number): string {
-    args(room(ident) + room(callerKey));
-    const i = put(ident), k = put(callerKey);
-    const t = wasm.begin(this.h, i, +keyed, +fresh, k, now);
-    const o = this.done(t, label);
-    this.token = t;
-    this.fromStorage = o.charCodeAt(0) === 49; // "1"
-    return o.slice(1);
+    enter();
+    try {
+      args(room(ident) + room(callerKey));
+      const i = put(ident), k = put(callerKey);
+      const t = wasm.begin(this.h, i, +keyed, +fresh, k, now);
+      const o = this.done(t, label);
+      this.token = t;
+      this.fromStorage = o.charCodeAt(0) === 49; // "1"
+      return o.slice(1);
+    } finally {
+      busy = false;
+    }
   }
 
   /** The verdict on one answer: a delay before resending, or -1 when the answer is final (the flight is then over). */
   outcome(token: number, policy: RetryPolicy, attempt: number, status: number, retryAfter: string | undefined, replayed: boolean, resendable: boolean, now: number, rand: number, label: string): number {
-    args(80 + room(retryAfter));
-    putBytes(policy.bits);
-    const d = wasm.outcome(this.h, token, attempt, status, put(retryAfter), +replayed | (+resendable << 1), now, rand,
-      policy.attempts, policy.baseMs, policy.maxMs, policy.maxRetryAfterMs);
-    this.drain(label);
-    return d;
+    enter();
+    try {
+      args(80 + room(retryAfter));
+      putBytes(policy.bits);
+      const d = wasm.outcome(this.h, token, attempt, status, put(retryAfter), +replayed | (+resendable << 1), now, rand,
+        policy.attempts, policy.baseMs, policy.maxMs, policy.maxRetryAfterMs);
+      this.drain(label);
+      return d;
+    } finally {
+      busy = false;
+    }
   }
 
   /** Ends a flight that got no final answer. */
   finish(token: number): void {
-    wasm.finish(this.h, token);
+    enter();
+    try {
+      wasm.finish(this.h, token);
+    } finally {
+      busy = false;
+    }
   }
 
   /** keyFor, release, clear, a new key, events on/off (`OP` in index.ts). */
   admin(op: number, scope: string, action: string, now: number): string {
-    args(room(scope) + room(action));
-    const s = put(scope), a = put(action);
-    return this.done(wasm.admin(this.h, op, s, a, now), action);
+    enter();
+    try {
+      args(room(scope) + room(action));
+      const s = put(scope), a = put(action);
+      return this.done(wasm.admin(this.h, op, s, a, now), action);
+    } finally {
+      busy = false;
+    }
   }
 
   /** The output of the call that returned `n` (read before the events, which reuse the buffer); throws the error it reports. */

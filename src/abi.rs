@@ -5,23 +5,28 @@
 //! Strings in: the facade writes each argument's UTF-8 one after another into
 //! the *input* buffer — `TextEncoder.encodeInto`, which writes only valid
 //! UTF-8, or byte by byte for short ASCII — and passes their byte lengths, -1
-//! for an absent one. Strings out: written to the
-//! *output* buffer; the export returns their length, or a negative code for an
-//! error whose message is in the output buffer ([`TYPE_ERROR`]: a `TypeError`;
-//! [`ERROR`]: an `Error`). The buffers' addresses are published in [`Regs`],
-//! at a fixed address the facade reads after each call (a buffer moves when
-//! it grows).
+//! for an absent one. Strings out: written to the *output* buffer; the export
+//! returns their length, or a negative code for an error whose message is in
+//! the output buffer ([`TYPE_ERROR`]: a `TypeError`; [`ERROR`]: an `Error`).
+//! The buffers' addresses are published in [`Regs`], at a fixed address the
+//! facade reads after each call (a buffer moves when it grows). A body larger
+//! than one input buffer's worth is hashed in pieces ([`body_start`],
+//! [`body_more`]), so wasm memory never holds a whole large body.
 //!
-//! wasm runs one thread and the facade never calls in while a call is running
-//! (its imports do not call back), so the state below is never aliased.
+//! wasm runs one thread, and the facade refuses to call in while a call is
+//! running (an import may run page code — a patched `localStorage.getItem`,
+//! an error's `message` getter — that calls the client back: that call
+//! throws instead), so the state below is never aliased.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
 use core::cell::UnsafeCell;
 
+use crate::action::fingerprint_hasher;
 use crate::client::{Engine, Event};
 use crate::error::Error;
+use crate::hash::Sha256;
 use crate::retry::{Policy, STATUS_BYTES};
 
 /// An export failed with an `Error::Invalid`: throw a `TypeError` with the output text.
@@ -32,22 +37,30 @@ pub const ERROR: i32 = -2;
 /// What the facade reads after a call, at the address [`regs`] returns.
 #[repr(C)]
 pub struct Regs {
-    /// The input buffer and its capacity in bytes.
+    /// The input buffer and its size in bytes.
     in_ptr: u32,
-    in_cap: u32,
+    in_len: u32,
     /// The output buffer and the length of what the last call wrote there.
     out_ptr: u32,
     out_len: u32,
-    /// Non-zero when the engine just called queued events (drain with [`events`]).
+    /// Non-zero when an engine call queued events (drain with [`events`]).
     events: u32,
 }
 
-struct Global {
+/// The two buffers and their registers.
+struct Io {
     regs: Regs,
+    /// Zero-filled when grown; the facade writes the arguments into it.
     input: Vec<u8>,
     out: Vec<u8>,
+}
+
+struct Global {
+    io: Io,
     /// Engines by handle; a freed handle's slot is reused.
     engines: Vec<Option<Engine>>,
+    /// The hash of a body being fed in pieces (between [`body_start`] and [`identify`]).
+    body: Option<Sha256>,
 }
 
 struct Cell(UnsafeCell<Global>);
@@ -55,32 +68,33 @@ struct Cell(UnsafeCell<Global>);
 unsafe impl Sync for Cell {}
 
 static STATE: Cell = Cell(UnsafeCell::new(Global {
-    regs: Regs { in_ptr: 0, in_cap: 0, out_ptr: 0, out_len: 0, events: 0 },
-    input: Vec::new(),
-    out: Vec::new(),
+    io: Io { regs: Regs { in_ptr: 0, in_len: 0, out_ptr: 0, out_len: 0, events: 0 }, input: Vec::new(), out: Vec::new() },
     engines: Vec::new(),
+    body: None,
 }));
 
 fn state() -> &'static mut Global {
-    // SAFETY: single thread, no re-entrant calls (module docs): one live borrow at a time.
+    // SAFETY: one thread, and no export runs while another is running (module
+    // docs): one live borrow at a time.
     unsafe { &mut *STATE.0.get() }
 }
 
 /// The [`Regs`], at an address that never changes.
 #[no_mangle]
 pub extern "C" fn regs() -> *const Regs {
-    &state().regs
+    &state().io.regs
 }
 
 /// Makes the input buffer hold at least `n` bytes.
 #[no_mangle]
 pub extern "C" fn reserve(n: usize) {
-    let g = state();
-    if g.input.capacity() < n {
-        g.input = Vec::with_capacity(n);
+    let io = &mut state().io;
+    if io.input.len() < n {
+        io.input = Vec::new(); // freed before the larger one is taken
+        io.input = vec![0; n];
     }
-    g.regs.in_ptr = g.input.as_ptr() as u32;
-    g.regs.in_cap = g.input.capacity() as u32;
+    io.regs.in_ptr = io.input.as_ptr() as u32;
+    io.regs.in_len = io.input.len() as u32;
 }
 
 /// The input buffer cut into the arguments of the given byte lengths (-1: absent).
@@ -96,80 +110,73 @@ fn args<const N: usize>(input: &[u8], lens: [i32; N]) -> [Option<&[u8]>; N] {
     out
 }
 
-/// The input buffer as the facade left it: `cap` bytes from its start.
-fn input(g: &Global) -> &'static [u8] {
-    // SAFETY: wasm memory is always initialised (zeroed, then written), and the
-    // facade wrote the arguments within the capacity before the call; `args`
-    // reads only the lengths it was given.
-    unsafe { core::slice::from_raw_parts(g.input.as_ptr(), g.input.capacity()) }
-}
-
 /// Bytes the facade wrote as UTF-8 (module docs), as text.
 fn text(b: Option<&[u8]>) -> Option<&str> {
     // SAFETY: the facade writes only valid UTF-8 (module docs).
     b.map(|b| unsafe { core::str::from_utf8_unchecked(b) })
 }
 
-/// Publishes `parts`, one after another, in the output buffer; returns the length.
-fn put(g: &mut Global, parts: &[&[u8]]) -> i32 {
-    g.out.clear();
-    for p in parts {
-        g.out.extend_from_slice(p);
+impl Io {
+    /// Publishes `parts`, one after another, in the output buffer; returns the length.
+    fn put(&mut self, parts: &[&[u8]]) -> i32 {
+        self.out.clear();
+        for p in parts {
+            self.out.extend_from_slice(p);
+        }
+        self.publish()
     }
-    publish(g)
-}
 
-/// Publishes the output buffer's address and length; returns the length.
-fn publish(g: &mut Global) -> i32 {
-    g.regs.out_ptr = g.out.as_ptr() as u32;
-    g.regs.out_len = g.out.len() as u32;
-    i32::try_from(g.out.len()).unwrap_or(i32::MAX)
-}
+    /// Publishes the output buffer's address and length; returns the length.
+    fn publish(&mut self) -> i32 {
+        self.regs.out_ptr = self.out.as_ptr() as u32;
+        self.regs.out_len = self.out.len() as u32;
+        i32::try_from(self.out.len()).unwrap_or(i32::MAX)
+    }
 
-/// The answer of an export returning a string (its length), or the error's
-/// code (its message in the output buffer).
-fn answer(g: &mut Global, r: Result<String, Error>) -> i32 {
-    match r {
-        Ok(s) => put(g, &[s.as_bytes()]),
-        Err(e) => {
-            put(g, &[e.message().as_bytes()]);
-            if matches!(e, Error::Invalid { .. }) {
-                TYPE_ERROR
-            } else {
-                ERROR
+    /// The answer of an export returning a string (its length), or the
+    /// error's code (its message in the output buffer).
+    fn answer(&mut self, r: Result<String, Error>) -> i32 {
+        match r {
+            Ok(s) => self.put(&[s.as_bytes()]),
+            Err(e) => {
+                self.put(&[e.message().as_bytes()]);
+                if matches!(e, Error::Invalid { .. }) {
+                    TYPE_ERROR
+                } else {
+                    ERROR
+                }
             }
+        }
+    }
+
+    /// Raises the events flag when `engine` has queued events.
+    fn flag(&mut self, engine: &Engine) {
+        if !engine.events_empty() {
+            self.regs.events = 1;
         }
     }
 }
 
-/// Raises the events flag when engine `e` has queued events.
-fn flag(g: &mut Global, e: u32) {
-    if g.engines.get(e as usize).and_then(Option::as_ref).is_some_and(|x| !x.events_empty()) {
-        g.regs.events = 1;
-    }
-}
-
-fn no_engine(g: &mut Global) -> i32 {
-    answer(g, Err(Error::invalid("engine", "is not an engine")))
+fn no_engine(io: &mut Io) -> i32 {
+    io.answer(Err(Error::invalid("engine", "is not an engine")))
 }
 
 /// A new engine (see [`Engine::new`]); returns its handle.
 #[no_mangle]
 pub extern "C" fn engine_new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: u32, observed: u32, now: f64) -> u32 {
-    let g = state();
-    let engine = Some(Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now));
-    let e = match g.engines.iter_mut().enumerate().find(|(_, slot)| slot.is_none()) {
+    let Global { io, engines, .. } = state();
+    let engine = Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now);
+    io.flag(&engine); // a storage fall-back may be queued already
+    match engines.iter_mut().enumerate().find(|(_, slot)| slot.is_none()) {
         Some((i, slot)) => {
-            *slot = engine;
+            *slot = Some(engine);
             i as u32
         }
         None => {
-            g.engines.push(engine);
-            (g.engines.len() - 1) as u32
+            engines.push(Some(engine));
+            (engines.len() - 1) as u32
         }
-    };
-    flag(g, e); // a storage fall-back may be queued already
-    e
+    }
 }
 
 /// Frees engine `e` (its client was garbage-collected).
@@ -180,35 +187,58 @@ pub extern "C" fn engine_free(e: u32) {
     }
 }
 
-fn engine(g: &mut Global, e: u32) -> Option<&mut Engine> {
-    g.engines.get_mut(e as usize).and_then(Option::as_mut)
+fn engine(engines: &mut [Option<Engine>], e: u32) -> Option<&mut Engine> {
+    engines.get_mut(e as usize).and_then(Option::as_mut)
 }
 
-/// [`Engine::identify`]: input scope, method, URL, action, body; output the identity.
+/// Starts hashing a body fed in pieces: input method and URL (see [`identify`]).
 #[no_mangle]
-pub extern "C" fn identify(scope: i32, method: i32, url: i32, action: i32, body: i32) -> i32 {
-    let g = state();
-    let [s, m, u, a, b] = args(input(g), [scope, method, url, action, body]);
-    let r = Engine::identify(text(s).unwrap_or(""), text(m).unwrap_or(""), text(u).unwrap_or(""), text(a), b.unwrap_or(&[]));
-    answer(g, r)
+pub extern "C" fn body_start(method: i32, url: i32) {
+    let Global { io, body, .. } = state();
+    let [m, u] = args(&io.input, [method, url]);
+    *body = Some(fingerprint_hasher(text(m).unwrap_or(""), text(u).unwrap_or("")));
+}
+
+/// Feeds the next `len` bytes of the body (the input buffer's start).
+#[no_mangle]
+pub extern "C" fn body_more(len: i32) {
+    let Global { io, body, .. } = state();
+    if let (Some(h), [Some(piece)]) = (body.as_mut(), args(&io.input, [len])) {
+        h.update(piece);
+    }
+}
+
+/// [`Engine::identify`]: input scope, method, URL, action and body; output
+/// the identity. With `streamed`, the body's start was fed by [`body_start`]
+/// and [`body_more`] (method and URL with it), and `body` is its last piece.
+#[no_mangle]
+pub extern "C" fn identify(scope: i32, method: i32, url: i32, action: i32, body: i32, streamed: u32) -> i32 {
+    let Global { io, body: started, .. } = state();
+    let [s, m, u, a, b] = args(&io.input, [scope, method, url, action, body]);
+    let mut h = match started.take() {
+        Some(h) if streamed != 0 => h,
+        _ => fingerprint_hasher(text(m).unwrap_or(""), text(u).unwrap_or("")),
+    };
+    h.update(b.unwrap_or(&[]));
+    let r = Engine::identify(text(s).unwrap_or(""), text(a), h);
+    io.answer(r)
 }
 
 /// [`Engine::begin`]: input the identity and the caller's key; returns the
 /// token (or an error code), output `1` or `0` (key from storage) then the key.
 #[no_mangle]
 pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: i32, now: f64) -> i32 {
-    let g = state();
-    let input = input(g);
-    let [i, k] = args(input, [ident, caller_key]);
-    let Some(engine) = engine(g, e) else { return no_engine(g) };
+    let Global { io, engines, .. } = state();
+    let Some(engine) = engine(engines, e) else { return no_engine(io) };
+    let [i, k] = args(&io.input, [ident, caller_key]);
     let r = engine.begin(text(i).unwrap_or(""), keyed != 0, fresh != 0, text(k), now);
-    flag(g, e);
+    io.flag(engine);
     match r {
         Ok(b) => {
-            put(g, &[if b.from_storage { b"1" } else { b"0" }, b.key.as_bytes()]);
+            io.put(&[if b.from_storage { b"1" } else { b"0" }, b.key.as_bytes()]);
             i32::try_from(b.token).unwrap_or(i32::MAX)
         }
-        Err(x) => answer(g, Err(x)),
+        Err(x) => io.answer(Err(x)),
     }
 }
 
@@ -219,23 +249,23 @@ pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: 
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_after: i32, flags: u32, now: f64, rand: f64, attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64) -> f64 {
-    let g = state();
-    let [bits, ra] = args(input(g), [STATUS_BYTES as i32, retry_after]);
+    let Global { io, engines, .. } = state();
+    let Some(engine) = engine(engines, e) else { return -1.0 };
+    let [bits, ra] = args(&io.input, [STATUS_BYTES as i32, retry_after]);
     let mut statuses = [0u8; STATUS_BYTES];
     for (s, b) in statuses.iter_mut().zip(bits.unwrap_or(&[])) {
         *s = *b;
     }
     let policy = Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses };
-    let Some(engine) = engine(g, e) else { return -1.0 };
     let d = engine.outcome(token, &policy, attempt, status, text(ra), flags & 1 != 0, flags & 2 != 0, now, rand);
-    flag(g, e);
+    io.flag(engine);
     d
 }
 
 /// [`Engine::finish`].
 #[no_mangle]
 pub extern "C" fn finish(e: u32, token: u32) {
-    if let Some(engine) = engine(state(), e) {
+    if let Some(engine) = engine(&mut state().engines, e) {
         engine.finish(token);
     }
 }
@@ -243,13 +273,12 @@ pub extern "C" fn finish(e: u32, token: u32) {
 /// [`Engine::admin`]: input scope and action; output the key or nothing.
 #[no_mangle]
 pub extern "C" fn admin(e: u32, op: u32, scope: i32, action: i32, now: f64) -> i32 {
-    let g = state();
-    let input = input(g);
-    let [s, a] = args(input, [scope, action]);
-    let Some(engine) = engine(g, e) else { return no_engine(g) };
+    let Global { io, engines, .. } = state();
+    let Some(engine) = engine(engines, e) else { return no_engine(io) };
+    let [s, a] = args(&io.input, [scope, action]);
     let r = engine.admin(op, text(s).unwrap_or(""), text(a).unwrap_or(""), now);
-    flag(g, e);
-    answer(g, r)
+    io.flag(engine);
+    io.answer(r)
 }
 
 /// The queued events of engine `e`, drained into the output buffer as
@@ -258,20 +287,20 @@ pub extern "C" fn admin(e: u32, op: u32, scope: i32, action: i32, now: f64) -> i
 /// returns the output length.
 #[no_mangle]
 pub extern "C" fn events(e: u32) -> i32 {
-    let g = state();
-    let list = engine(g, e).map(Engine::take_events).unwrap_or_default();
-    g.regs.events = 0;
-    g.out.clear();
+    let Global { io, engines, .. } = state();
+    let list = engine(engines, e).map(Engine::take_events).unwrap_or_default();
+    io.regs.events = 0;
+    io.out.clear();
     for Event { kind, text, attempt, status, delay_ms } in list {
         let len = u32::try_from(text.len()).unwrap_or(0);
         for word in [kind as u32, attempt, status as u32, len] {
-            g.out.extend_from_slice(&word.to_le_bytes());
+            io.out.extend_from_slice(&word.to_le_bytes());
         }
-        g.out.extend_from_slice(&delay_ms.to_le_bytes());
-        g.out.extend_from_slice(text.as_bytes());
-        while !g.out.len().is_multiple_of(8) {
-            g.out.push(0);
+        io.out.extend_from_slice(&delay_ms.to_le_bytes());
+        io.out.extend_from_slice(text.as_bytes());
+        while !io.out.len().is_multiple_of(8) {
+            io.out.push(0);
         }
     }
-    publish(g)
+    io.publish()
 }

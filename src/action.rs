@@ -15,7 +15,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::hash::{hex_prefix, sha256_parts};
+use crate::hash::{hex_prefix, sha256_parts, Sha256};
 
 /// Prefix of every storage key this library writes.
 pub const STORAGE_PREFIX: &str = "oncefetch:1:";
@@ -45,12 +45,33 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
     )
 }
 
-/// The identity of a call (see the module docs for its layout).
-pub fn identify(scope: &str, method: &str, url: &str, action: Option<&str>, body: &[u8]) -> String {
-    let fp = fingerprint(method, url, body);
+/// The fingerprint's hash fed with method and URL: the body follows with
+/// `update` (in as many pieces as wanted), then [`identify_hashed`]. The same
+/// bytes as [`fingerprint`] hashes.
+pub fn fingerprint_hasher(method: &str, url: &str) -> Sha256 {
+    let mut h = Sha256::default();
+    for part in [method.as_bytes(), url.as_bytes()] {
+        h.update(part);
+        h.update(&[0]);
+    }
+    h
+}
+
+/// The identity of a call whose method, URL and body are in `body_hash`
+/// (see [`fingerprint_hasher`]).
+pub fn identify_hashed(scope: &str, action: Option<&str>, mut body_hash: Sha256) -> String {
+    body_hash.update(&[0]);
+    let fp = hex_prefix(&body_hash.finalize(), FINGERPRINT_LEN / 2);
     let mut out = scope_and_action(scope, action, &fp);
     out.push_str(&fp);
     out
+}
+
+/// The identity of a call (see the module docs for its layout).
+pub fn identify(scope: &str, method: &str, url: &str, action: Option<&str>, body: &[u8]) -> String {
+    let mut h = fingerprint_hasher(method, url);
+    h.update(body);
+    identify_hashed(scope, action, h)
 }
 
 /// The identity of an explicit action with no request attached (`keyFor`,

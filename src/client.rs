@@ -6,7 +6,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::action::{fingerprint_of, identify, identify_action, scope_prefix, storage_key};
+use crate::action::{fingerprint_of, identify_action, identify_hashed, scope_prefix, storage_key};
+use crate::hash::Sha256;
 use crate::entry::{Entry, State};
 use crate::error::Error;
 use crate::key::{short, uuid_v4};
@@ -15,7 +16,7 @@ use crate::store::Store;
 use crate::validate;
 use crate::web::{LocalStorage, Random};
 
-/// What an event is about; the facade names them (`EVENT_NAMES` in js/engine.ts).
+/// What an event is about; the facade names them (`KINDS` in js/engine.ts, in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
@@ -109,13 +110,14 @@ impl Engine {
     }
 
     /// The identity of a call (see `action.rs`): the in-flight map key and,
-    /// through [`Engine::begin`], the storage key. `body` is what fetch sends
-    /// (a string's UTF-8, or the bytes).
-    pub fn identify(scope: &str, method: &str, url: &str, action: Option<&str>, body: &[u8]) -> Result<String, Error> {
+    /// through [`Engine::begin`], the storage key. `body_hash` holds method,
+    /// URL and the body fetch sends (a string's UTF-8, or the bytes): see
+    /// [`crate::action::fingerprint_hasher`].
+    pub fn identify(scope: &str, action: Option<&str>, body_hash: Sha256) -> Result<String, Error> {
         if let Some(a) = action {
             validate::action(a)?;
         }
-        Ok(identify(scope, method, url, action, body))
+        Ok(identify_hashed(scope, action, body_hash))
     }
 
     /// Starts a flight: finds or mints the key and writes it ahead of the

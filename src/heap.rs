@@ -8,7 +8,8 @@
 //! are small strings and vectors of a few recurring sizes (keys, identities,
 //! entries, the store's index), for which classes waste at most half a block
 //! and reuse is exact; the one large buffer (a call's input, see `abi.rs`) is
-//! kept and reused. wasm memory never shrinks, whichever allocator runs.
+//! kept and reused, and large bodies are hashed in pieces of it, never held
+//! whole. wasm memory never shrinks, whichever allocator runs.
 //!
 //! wasm32 without threads only: one thread, no locking.
 
@@ -19,8 +20,8 @@ use core::cell::UnsafeCell;
 const ALIGN: usize = 16;
 /// The smallest block: 16 bytes (class 4).
 const MIN_CLASS: u32 = 4;
-/// One class per power of two below 2^31.
-const CLASSES: usize = 31;
+/// One class per power of two up to 2^31 (2 GiB, half of wasm32's memory).
+const CLASSES: usize = 32;
 const PAGE: usize = 65536;
 
 struct Heap {
@@ -73,17 +74,21 @@ unsafe impl GlobalAlloc for Classes {
             return block as *mut u8;
         }
         let size = 1usize << c;
-        if h.end == 0 {
-            // First use: carve after everything the module has (data, stack).
-            h.top = core::arch::wasm32::memory_size(0) * PAGE;
-            h.end = h.top;
+        let mem_end = core::arch::wasm32::memory_size(0) * PAGE;
+        if h.end != mem_end {
+            // First use, or memory grown by someone else: carve after all of it.
+            h.top = mem_end;
+            h.end = mem_end;
         }
         let block = (h.top + ALIGN - 1) & !(ALIGN - 1);
         let Some(need) = block.checked_add(size) else { return core::ptr::null_mut() };
         if need > h.end {
             let pages = (need - h.end).div_ceil(PAGE);
-            if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
+            let Some(before) = Some(core::arch::wasm32::memory_grow(0, pages)).filter(|p| *p != usize::MAX) else {
                 return core::ptr::null_mut();
+            };
+            if before * PAGE != h.end {
+                return core::ptr::null_mut(); // cannot happen: checked above, one thread
             }
             h.end += pages * PAGE;
         }

@@ -116,11 +116,16 @@ test("B2 the stored fingerprint is SHA-256 of method, URL and the exact body byt
     const enc = new TextEncoder();
     const url = `${location.origin}/api/echo`;
     // Lengths around SHA-256's block boundaries (55/56/64 bytes with the
-    // method and URL parts around them), short texts (through the glue),
-    // long ones (UTF-8 in a reused buffer), one over 64 K characters, non-ASCII, raw bytes.
+    // method and URL parts around them), short texts (copied by hand), long
+    // ones (encodeInto), non-ASCII, raw bytes, and bodies around and past the
+    // 64 KiB piece size the engine hashes long bodies in (text and bytes, 1 MB).
     const lengths = Array.from({ length: 130 }, (_, i) => i + 2).filter((n) => n % 7 === 0 || (n >= 50 && n <= 70));
+    const piece = 65_536;
+    const bytesOf = (n) => new Uint8Array(n).map((_, i) => (i * 31 + 7) & 255);
     const bodies = ["", "a", ...lengths.map((n) => "y".repeat(n)),
-      "é".repeat(500), "z".repeat(70_000), new Uint8Array(200).map((_, i) => i)];
+      "é".repeat(500), "z".repeat(70_000), "é".repeat(40_000), new Uint8Array(200).map((_, i) => i),
+      bytesOf(piece - 1), bytesOf(piece), bytesOf(piece + 1), bytesOf(2 * piece), bytesOf(2 * piece + 5), bytesOf(1_000_000),
+      "w".repeat(piece), "w".repeat(piece + 1), "€".repeat(piece)];
     const c = createClient({ scope: "fp" });
     const out = [];
     for (const body of bodies) {
@@ -139,6 +144,41 @@ test("B2 the stored fingerprint is SHA-256 of method, URL and the exact body byt
   });
   assert.ok(out.length > 20);
   for (const r of out) assert.equal(r.stored, r.expected, `fingerprint of a ${r.length}-byte body`);
+});
+
+test("B12 page code that calls the client back from inside an engine call (a patched localStorage.getItem) is refused with an Error, and the outer call is unharmed", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient({ crossTab: false });
+    await c.keyFor("warm-up"); // the engine is loaded: the next calls start synchronously
+    const getItem = Storage.prototype.getItem;
+    let inner;
+    // While the outer call's engine reads its stored entry, the page's patched
+    // getItem starts another call, with a body of non-hex bytes.
+    Storage.prototype.getItem = function (k) {
+      if (inner === undefined && String(k).startsWith("oncefetch:")) {
+        inner = c.fetch("/api/echo", { method: "POST", body: "\u00ff".repeat(300), action: "inner" }).then(() => "sent", (e) => `${e.name}: ${e.message}`);
+      }
+      return getItem.call(this, k);
+    };
+    let first;
+    try {
+      first = await c.fetch("/api/echo", { method: "POST", body: "outer", action: "outer" });
+    } finally {
+      Storage.prototype.getItem = getItem;
+    }
+    const entries = Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:")).map((k) => JSON.parse(localStorage.getItem(k)));
+    const again = await c.fetch("/api/echo", { method: "POST", body: "outer", action: "outer" });
+    return {
+      inner: await inner, status: first.status, firstKey: c.info(first).key, againKey: c.info(again).key,
+      againFromStorage: c.info(again).fromStorage, fingerprints: entries.map((e) => e.fingerprint),
+    };
+  });
+  assert.match(out.inner, /^Error: oncefetch: the client was called from inside one of its own engine calls/);
+  assert.equal(out.status, 200);
+  for (const f of out.fingerprints) assert.match(f, /^([0-9a-f]{16})?$/, "no stored fingerprint was overwritten by the inner call's bytes");
+  assert.equal(out.againKey, out.firstKey, "the same action finds its settled key: its fingerprint is intact");
+  assert.equal(out.againFromStorage, true);
 });
 
 test("B2 a ReadableStream body is sent once, never coalesced or retried, and info says so", async (t) => {
