@@ -38,7 +38,7 @@ const TYPE_ERROR = -1;
 let wasm: Exports;
 let u8 = new Uint8Array(0);
 let dv = new DataView(new ArrayBuffer(0));
-/** The address of `Regs` (in_ptr, in_cap, out_ptr, out_len, events; u32 each) in memory. */
+/** The address of `Regs` (in_ptr, in_len, out_ptr, out_len, events; u32 each) in memory. */
 let regs = 0;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -259,12 +259,12 @@ export class Engine {
         args(room(method) + room(url));
         const m = put(method);
         wasm.body_start(m, put(url));
-        let at = 0;
-        for (; bytes.length - at > PIECE; at += PIECE) {
+        let off = 0;
+        for (; bytes.length - off > PIECE; off += PIECE) {
           args(PIECE);
-          wasm.body_more(putBytes(bytes.subarray(at, at + PIECE)));
+          wasm.body_more(putBytes(bytes.subarray(off, off + PIECE)));
         }
-        bytes = bytes.subarray(at);
+        bytes = bytes.subarray(off);
         streamed = 1;
       }
       const text = bytes === undefined && typeof body === "string" ? body : undefined;

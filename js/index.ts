@@ -770,8 +770,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     },
     on(listener) {
       if (typeof listener !== "function") fail("listener", `must be a function, got ${describe(listener)}`);
+      engine?.admin(OP.observe, "", "", 0); // first: if it throws, nothing was added
       listeners.add(listener);
-      engine?.admin(OP.observe, "", "", 0);
       return () => {
         listeners.delete(listener);
         engine?.admin(observed() ? OP.observe : OP.unobserve, "", "", 0);

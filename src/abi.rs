@@ -215,9 +215,10 @@ pub extern "C" fn body_more(len: i32) {
 pub extern "C" fn identify(scope: i32, method: i32, url: i32, action: i32, body: i32, streamed: u32) -> i32 {
     let Global { io, body: started, .. } = state();
     let [s, m, u, a, b] = args(&io.input, [scope, method, url, action, body]);
-    let mut h = match started.take() {
-        Some(h) if streamed != 0 => h,
-        _ => fingerprint_hasher(text(m).unwrap_or(""), text(u).unwrap_or("")),
+    let mut h = match (started.take(), streamed != 0) {
+        (Some(h), true) => h,
+        (None, false) | (Some(_), false) => fingerprint_hasher(text(m).unwrap_or(""), text(u).unwrap_or("")),
+        (None, true) => return io.answer(Err(Error::invalid("body", "was streamed without body_start"))),
     };
     h.update(b.unwrap_or(&[]));
     let r = Engine::identify(text(s).unwrap_or(""), text(a), h);

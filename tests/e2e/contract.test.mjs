@@ -125,7 +125,7 @@ test("B2 the stored fingerprint is SHA-256 of method, URL and the exact body byt
     const bodies = ["", "a", ...lengths.map((n) => "y".repeat(n)),
       "é".repeat(500), "z".repeat(70_000), "é".repeat(40_000), new Uint8Array(200).map((_, i) => i),
       bytesOf(piece - 1), bytesOf(piece), bytesOf(piece + 1), bytesOf(2 * piece), bytesOf(2 * piece + 5), bytesOf(1_000_000),
-      "w".repeat(piece), "w".repeat(piece + 1), "€".repeat(piece)];
+      "w".repeat(piece), "w".repeat(piece + 1), "€".repeat(piece), "é".repeat(piece + 1)];
     const c = createClient({ scope: "fp" });
     const out = [];
     for (const body of bodies) {
@@ -144,6 +144,23 @@ test("B2 the stored fingerprint is SHA-256 of method, URL and the exact body byt
   });
   assert.ok(out.length > 20);
   for (const r of out) assert.equal(r.stored, r.expected, `fingerprint of a ${r.length}-byte body`);
+});
+
+test("B2 a body of 8 MB is hashed in pieces: wasm memory grows by far less than the body", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const engine = await import("/node_modules/oncefetch/dist/engine.js"); // the instance the client uses
+    const c = createClient({ storage: "memory", crossTab: false });
+    await c.keyFor("warm-up");
+    const before = engine.memoryBytes();
+    const body = new Uint8Array(8 << 20).map((_, i) => i & 255);
+    const res = await c.fetch("/api/echo", { method: "POST", body, headers: { "x-fault": "status=204" } });
+    const text = "t".repeat(4 << 20);
+    const res2 = await c.fetch("/api/echo", { method: "POST", body: text, headers: { "x-fault": "status=204" } });
+    return { grew: engine.memoryBytes() - before, statuses: [res.status, res2.status] };
+  });
+  assert.deepEqual(out.statuses, [204, 204]);
+  assert.ok(out.grew < 1 << 20, `wasm memory grew ${out.grew} bytes for an 8 MB and a 4 MB body`);
 });
 
 test("B12 page code that calls the client back from inside an engine call (a patched localStorage.getItem) is refused with an Error, and the outer call is unharmed", async (t) => {
