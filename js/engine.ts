@@ -352,7 +352,7 @@ export class Engine {
       const len = dv.getUint32(p + 12, true), delay = dv.getFloat64(p + 16, true);
       const text = str(p + 24, len);
       p += 24 + Math.ceil(len / 8) * 8;
-      if (kind === FALLBACK) this.sink.emit(KINDS[kind], text, "", 0, 0, 0);
+      if (KINDS[kind] === "storage-fallback") this.sink.emit(KINDS[kind], text, "", 0, 0, 0);
       else this.sink.emit(KINDS[kind], label, text, attempt, status, delay);
     }
   }

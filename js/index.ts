@@ -172,7 +172,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NETWORK_ERROR = -1;
 /** `Engine.admin` operations (the `OP_*` constants of src/client.rs). */
-const OP = { keyFor: 0, release: 1, clear: 2, newKey: 3, observe: 4, unobserve: 5 } as const;
+const OP = { keyFor: 0, release: 1, clear: 2, observe: 3, unobserve: 4 } as const;
 
 // ---------------------------------------------------------------- validation
 
@@ -701,11 +701,12 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         // Whatever throws here rejects the flight's outcome: the flight is
         // tracked, so it must reach `deliver` (never a dead flight for joiners).
         try {
-          // One crossing: the key, with the token and whether it came from storage.
-          const key = e.begin(ident ?? "", label, keyed && ident !== null, fresh, callerKey, Date.now());
+          // One crossing: the key (the caller's, stored, or new; a stream body's
+          // is never stored), with the token and whether it came from storage.
+          const key = e.begin(ident ?? "", label, keyed, fresh, callerKey, Date.now());
           f.token = e.token;
           f.fromStorage = e.fromStorage;
-          if (keyed) f.key = ident !== null ? key : callerKey ?? e.admin(OP.newKey, "", "", 0);
+          if (keyed) f.key = key;
           if (keyed && f.key !== null && callerKey === undefined) {
             headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
           }

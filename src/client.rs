@@ -122,12 +122,21 @@ impl Engine {
 
     /// Starts a flight: finds or mints the key and writes it ahead of the
     /// send. `ident` is what [`Engine::identify`] returned, or empty for a
-    /// flight that is never keyed (stream bodies: no identity).
+    /// body with no identity (a stream: sent once, never stored), which
+    /// still gets a key when `keyed` — the caller's, or a fresh one.
     pub fn begin(&mut self, ident: &str, keyed: bool, fresh: bool, caller_key: Option<&str>, now: f64) -> Result<Begun, Error> {
         self.event(Kind::Check, "", 0, 0, 0.0);
         if !keyed || ident.is_empty() {
-            let token = self.add_flight(Flight { storage_key: None, key: String::new() });
-            return Ok(Begun { token, from_storage: false, key: String::new() });
+            let key = match (keyed, caller_key) {
+                (false, _) => String::new(),
+                (true, Some(k)) => {
+                    validate::key(k)?;
+                    k.to_owned()
+                }
+                (true, None) => self.mint()?,
+            };
+            let token = self.add_flight(Flight { storage_key: None, key: key.clone() });
+            return Ok(Begun { token, from_storage: false, key });
         }
         let sk = storage_key(ident).ok_or(Error::invalid("action", "has an invalid identity"))?;
         let fp = fingerprint_of(ident);
@@ -212,8 +221,7 @@ impl Engine {
 
     /// The client's less frequent operations, in one entry point (each export
     /// costs code in the wasm and in the facade): `op` is one of the `OP_*`
-    /// constants; returns the key for [`OP_KEY_FOR`] and [`OP_NEW_KEY`], else
-    /// an empty string.
+    /// constants; returns the key for [`OP_KEY_FOR`], else an empty string.
     pub fn admin(&mut self, op: u32, scope: &str, action: &str, now: f64) -> Result<String, Error> {
         match op {
             OP_KEY_FOR => self.key_for(scope, action, now),
@@ -222,7 +230,6 @@ impl Engine {
                 self.clear(scope);
                 Ok(String::new())
             }
-            OP_NEW_KEY => self.mint(),
             OP_OBSERVE | OP_UNOBSERVE => {
                 self.observed = op == OP_OBSERVE;
                 Ok(String::new())
@@ -243,12 +250,10 @@ pub const OP_KEY_FOR: u32 = 0;
 pub const OP_RELEASE: u32 = 1;
 /// [`Engine::admin`]: `client.clear()` (of `scope`).
 pub const OP_CLEAR: u32 = 2;
-/// [`Engine::admin`]: a key for a request that is never stored (stream bodies).
-pub const OP_NEW_KEY: u32 = 3;
 /// [`Engine::admin`]: events on (a listener or `debug`).
-pub const OP_OBSERVE: u32 = 4;
+pub const OP_OBSERVE: u32 = 3;
 /// [`Engine::admin`]: events off.
-pub const OP_UNOBSERVE: u32 = 5;
+pub const OP_UNOBSERVE: u32 = 4;
 
 /// Reached through [`Engine::admin`] from JS; public for Rust callers and tests.
 impl Engine {
@@ -283,11 +288,6 @@ impl Engine {
         let n = self.store.clear_prefix(&scope_prefix(scope));
         self.report_fallback();
         u32::try_from(n).unwrap_or(u32::MAX)
-    }
-
-    /// A fresh key for a request that is never stored (stream bodies).
-    pub fn new_key(&mut self) -> Result<String, Error> {
-        self.mint()
     }
 
     /// Flights not yet finished (tests assert it returns to 0).

@@ -76,10 +76,14 @@ fn b1_keys_are_distinct_uuid_v4_from_the_csprng() {
     let mut e = engine(false);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..2000 {
-        let k = e.new_key().unwrap();
+        // A keyed flight with no identity (a stream body) gets a fresh key, never stored.
+        let b = e.begin("", true, false, None, 0.0).unwrap();
+        e.finish(b.token);
+        let k = b.key;
         assert!(is_uuid_v4(&k), "{k}");
         assert!(seen.insert(k));
     }
+    assert_eq!(js("return localStorage.length").as_f64(), Some(0.0), "a stream's key is never stored");
 }
 
 #[wasm_bindgen_test]

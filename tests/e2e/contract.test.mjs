@@ -208,9 +208,15 @@ test("B2 a ReadableStream body is sent once, never coalesced or retried, and inf
     const stream = () => new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode("streamed")); ctl.close(); } });
     const opts = () => ({ method: "POST", body: stream(), duplex: "half", headers: { "x-fault": "status=503" } });
     const [a, b] = await Promise.all([c.fetch("/api/echo", opts()), c.fetch("/api/echo", opts())]);
-    return { a: a.status, b: b.status, ia: c.info(a), ib: c.info(b) };
+    // A caller's own key goes through the same check as any other.
+    const bad = await c.fetch("/api/echo", { ...opts(), headers: { "Idempotency-Key": "caf\u00e9" } }).then(() => "sent", (e) => e.name);
+    const stored = Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:")).length;
+    return { a: a.status, b: b.status, ia: c.info(a), ib: c.info(b), bad, stored };
   });
   assert.equal(out.a, 503, "not retried: the caller gets the 503");
+  assert.match(out.ia.key, UUID4, "a keyed stream gets a key of its own");
+  assert.equal(out.stored, 0, "a stream's key is never stored: it cannot be resent");
+  assert.equal(out.bad, "TypeError", "a caller key that is not a valid header value is refused, stream or not");
   assert.equal(out.ia.stream, true);
   assert.equal(out.ia.attempts, 1);
   assert.equal(out.ib.coalesced, false);
