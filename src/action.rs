@@ -37,17 +37,10 @@ pub fn scope_prefix(scope: &str) -> String {
     crate::cat(&[STORAGE_PREFIX, &scope_tag(scope), ":"])
 }
 
-/// The 16-hex fingerprint of a request: method, absolute URL, body bytes.
-pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
-    hex_prefix(
-        &sha256_parts(&[method.as_bytes(), url.as_bytes(), body]),
-        FINGERPRINT_LEN / 2,
-    )
-}
-
-/// The fingerprint's hash fed with method and URL: the body follows with
-/// `update` (in as many pieces as wanted), then [`identify_hashed`]. The same
-/// bytes as [`fingerprint`] hashes.
+/// The fingerprint's hash — SHA-256 of method, absolute URL and body bytes,
+/// each followed by a 0 byte — fed with method and URL: the body follows with
+/// `update` (in as many pieces as wanted), then [`identify_hashed`], which
+/// keeps the first 16 hex.
 pub fn fingerprint_hasher(method: &str, url: &str) -> Sha256 {
     let mut h = Sha256::default();
     for part in [method.as_bytes(), url.as_bytes()] {
