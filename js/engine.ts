@@ -31,7 +31,6 @@ export interface Sink {
 
 /** Event kinds, in the order of `client::Kind`. */
 const KINDS = ["check", "hit", "miss", "conflict", "store", "retry", "settled", "released", "storage-fallback"];
-const FALLBACK = 8;
 /** Error codes of the exports (abi.rs). */
 const TYPE_ERROR = -1;
 
@@ -322,7 +321,7 @@ export class Engine {
     }
   }
 
-  /** keyFor, release, clear, a new key, events on/off (`OP` in index.ts). */
+  /** keyFor, release, clear, events on/off (`OP` in index.ts). */
   admin(op: number, scope: string, action: string, now: number): string {
     enter();
     try {

@@ -242,6 +242,11 @@ impl Engine {
     pub fn take_events(&mut self) -> Vec<Event> {
         core::mem::take(&mut self.events)
     }
+
+    /// Whether no event is queued (the facade drains only when there are some).
+    pub fn events_empty(&self) -> bool {
+        self.events.is_empty()
+    }
 }
 
 /// [`Engine::admin`]: `client.keyFor(action)`.
@@ -358,12 +363,5 @@ impl Engine {
         if self.observed {
             self.events.push(Event { kind, text: short(key).to_owned(), attempt, status, delay_ms });
         }
-    }
-}
-
-impl Engine {
-    /// Whether no event is queued.
-    pub fn events_empty(&self) -> bool {
-        self.events.is_empty()
     }
 }
