@@ -8,6 +8,8 @@
  * @internal The facade (index.ts) is the public API; this module is not.
  */
 
+import { toJson, toRecord } from "./codec.js";
+
 interface Exports {
   memory: WebAssembly.Memory;
   regs(): number;
@@ -151,17 +153,21 @@ function value(v: string | null): number {
   return v.length;
 }
 
-/** What the module imports (`web.rs`): localStorage, the CSPRNG, and `take`. */
+/** What the module imports (`web.rs`): localStorage (entries as records), the CSPRNG, and `take`. */
 const imports = {
   oncefetch: {
-    ls_get(k: number, kn: number): number {
-      try { return value(localStorage.getItem(str(k, kn))); } catch (e) { return fault(e); }
+    // Entries cross as records, and are stored as JSON (codec.js).
+    entry_get(k: number, kn: number): number {
+      try {
+        const v = localStorage.getItem(str(k, kn));
+        return value(v === null ? null : toRecord(v));
+      } catch (e) { return fault(e); }
     },
     ls_key(i: number): number {
       try { return value(localStorage.key(i)); } catch (e) { return fault(e); }
     },
-    ls_set(k: number, kn: number, v: number, vn: number): number {
-      try { localStorage.setItem(str(k, kn), str(v, vn)); return -1; } catch (e) { return fault(e); }
+    entry_set(k: number, kn: number, v: number, vn: number): number {
+      try { localStorage.setItem(str(k, kn), toJson(str(v, vn))); return -1; } catch (e) { return fault(e); }
     },
     ls_remove(k: number, kn: number): number {
       try { localStorage.removeItem(str(k, kn)); return -1; } catch (e) { return fault(e); }

@@ -1,7 +1,19 @@
-//! The stored form of a key (SPEC B5): `{ key, fingerprint, createdAt,
-//! expiresAt, state }` as JSON, written and read without serde_json (which
-//! would cost ~30 KB gzipped for five fields). Reading accepts any string
-//! another script or version may have left, and never panics.
+//! A stored key (SPEC B5) and its *record*: the one-line-per-field text the
+//! engine writes and reads through a [`Backend`](crate::store::Backend).
+//!
+//! localStorage holds the SPEC's JSON, `{ key, fingerprint, createdAt,
+//! expiresAt, state }`; the facade converts between the two at the storage
+//! boundary (`js/codec.js`), where `JSON.parse` and `JSON.stringify` cost no
+//! code. The memory store keeps records as they are. A record is
+//!
+//! ```text
+//! p|s LF createdAt LF expiresAt LF fingerprint LF key
+//! ```
+//!
+//! (`p` pending, `s` settled; times are whole milliseconds). The key comes
+//! last and is a validated header value; no other field can hold a LF. The
+//! reader accepts any string another script or version may have left (the
+//! codec hands it `""` for what is not an entry), and never panics.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -39,77 +51,48 @@ impl Entry {
         now >= self.expires_at
     }
 
-    /// The JSON text stored.
-    pub fn to_json(&self) -> String {
-        let mut s = String::with_capacity(128);
-        s.push_str("{\"key\":");
-        push_json_string(&mut s, &self.key);
-        s.push_str(",\"fingerprint\":");
-        push_json_string(&mut s, &self.fingerprint);
-        s.push_str(",\"createdAt\":");
-        push_int(&mut s, self.created_at);
-        s.push_str(",\"expiresAt\":");
-        push_int(&mut s, self.expires_at);
+    /// The record stored (module docs).
+    pub fn encode(&self) -> String {
+        let mut s = String::with_capacity(96);
         s.push_str(match self.state {
-            State::Pending => ",\"state\":\"pending\"}",
-            State::Settled => ",\"state\":\"settled\"}",
+            State::Pending => "p\n",
+            State::Settled => "s\n",
         });
+        push_int(&mut s, self.created_at);
+        s.push('\n');
+        push_int(&mut s, self.expires_at);
+        s.push('\n');
+        s.push_str(&self.fingerprint);
+        s.push('\n');
+        s.push_str(&self.key);
         s
     }
 
-    /// Parses stored text; `None` for anything that is not a complete entry.
-    pub fn parse(text: &str) -> Option<Entry> {
-        let mut p = Parser { text, s: text.as_bytes(), i: 0 };
-        let (mut key, mut fingerprint, mut created, mut expires, mut state) = (None, None, None, None, None);
-        p.ws();
-        p.eat(b'{')?;
-        p.ws();
-        if p.peek() == Some(b'}') {
+    /// Reads a record; `None` for anything that is not a complete one with a
+    /// usable key (a non-empty header value: it goes straight into a header).
+    pub fn decode(text: &str) -> Option<Entry> {
+        let (state, rest) = line(text)?;
+        let state = match state {
+            "p" => State::Pending,
+            "s" => State::Settled,
+            _ => return None,
+        };
+        let (created_at, rest) = line(rest)?;
+        let (expires_at, rest) = line(rest)?;
+        let (fingerprint, key) = line(rest)?;
+        let (created_at, expires_at) = (int(created_at)?, int(expires_at)?);
+        if key.is_empty() || !crate::validate::is_header_value(key) {
             return None;
         }
-        loop {
-            p.ws();
-            let name = p.string()?;
-            p.ws();
-            p.eat(b':')?;
-            p.ws();
-            match name.as_str() {
-                "key" => key = Some(p.string()?),
-                "fingerprint" => fingerprint = Some(p.string()?),
-                "createdAt" => created = Some(p.number()?),
-                "expiresAt" => expires = Some(p.number()?),
-                "state" => {
-                    state = Some(match p.string()?.as_str() {
-                        "pending" => State::Pending,
-                        "settled" => State::Settled,
-                        _ => return None,
-                    })
-                }
-                _ => p.skip_value()?,
-            }
-            p.ws();
-            match p.next()? {
-                b',' => continue,
-                b'}' => break,
-                _ => return None,
-            }
-        }
-        p.ws();
-        if p.i != p.s.len() {
-            return None;
-        }
-        let key = key?;
-        if key.is_empty() || !crate::validate::is_header_value(&key) {
-            return None;
-        }
-        Some(Entry {
-            key,
-            fingerprint: fingerprint?,
-            created_at: created?,
-            expires_at: expires?,
-            state: state?,
-        })
+        Some(Entry { key: key.into(), fingerprint: fingerprint.into(), created_at, expires_at, state })
     }
+}
+
+/// The text before the first LF, and the text after it (by bytes: no
+/// searcher machinery in the module).
+fn line(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b'\n')?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
 /// Writes the integer part of `v` (timestamps are whole milliseconds; writing
@@ -139,143 +122,22 @@ pub(crate) fn push_int(out: &mut String, v: f64) {
     }
 }
 
-fn push_json_string(out: &mut String, v: &str) {
-    out.push('"');
-    // By bytes: every byte escaped is ASCII, so the runs between are whole UTF-8.
-    let mut run = 0;
-    for (i, b) in v.bytes().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            out.push_str(v.get(run..i).unwrap_or(""));
-            out.push('\\');
-            match b {
-                b'"' | b'\\' => out.push(char::from(b)),
-                _ => {
-                    out.push_str("u00");
-                    out.push_str(&crate::hash::hex(&[b]));
-                }
-            }
-            run = i + 1;
-        }
+/// An integer of 1 to 16 digits, optionally negative (what [`push_int`]
+/// writes), clamped to the integers an f64 holds exactly. Parsed by hand to
+/// keep float parsing out.
+fn int(s: &str) -> Option<f64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
     }
-    out.push_str(v.get(run..).unwrap_or(""));
-    out.push('"');
-}
-
-/// A minimal JSON reader for flat objects: strings, numbers, and skipping of
-/// literals (nested values make the entry invalid: we never write them).
-struct Parser<'a> {
-    text: &'a str,
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-    fn next(&mut self) -> Option<u8> {
-        let c = self.peek()?;
-        self.i += 1;
-        Some(c)
-    }
-    fn eat(&mut self, c: u8) -> Option<()> {
-        (self.next()? == c).then_some(())
-    }
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-    fn hex4(&mut self) -> Option<u32> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            v = v * 16 + char::from(self.next()?).to_digit(16)?;
-        }
-        Some(v)
-    }
-    /// A string: runs between escapes are copied from the text as they are
-    /// (cut at ASCII bytes only, so always whole characters; no UTF-8
-    /// re-validation).
-    fn string(&mut self) -> Option<String> {
-        self.eat(b'"')?;
-        let mut out = String::new();
-        let mut run = self.i;
-        loop {
-            let at = self.i;
-            match self.next()? {
-                b'"' => {
-                    out.push_str(self.text.get(run..at)?);
-                    return Some(out);
-                }
-                b'\\' => {
-                    out.push_str(self.text.get(run..at)?);
-                    out.push(match self.next()? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hi = self.hex4()?;
-                            let cp = if (0xD800..0xDC00).contains(&hi) {
-                                self.eat(b'\\')?;
-                                self.eat(b'u')?;
-                                let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return None;
-                                }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else {
-                                hi
-                            };
-                            char::from_u32(cp)?
-                        }
-                        _ => return None,
-                    });
-                    run = self.i;
-                }
-                c if c < 0x20 => return None,
-                _ => {}
-            }
-        }
-    }
-    /// An integer of at most 16 digits (we only write whole milliseconds;
-    /// anything else is not ours). Parsed by hand to keep float parsing out.
-    fn number(&mut self) -> Option<f64> {
-        let negative = self.peek() == Some(b'-');
-        if negative {
-            self.i += 1;
-        }
-        let mut v: i64 = 0;
-        let mut n = 0;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            v = v * 10 + i64::from(d - b'0');
-            n += 1;
-            self.i += 1;
-            if n > 16 {
-                return None;
-            }
-        }
-        if n == 0 || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+    let mut v: i64 = 0;
+    for d in digits.bytes() {
+        if !d.is_ascii_digit() {
             return None;
         }
-        Some(if negative { -v } else { v }.clamp(-MAX_SAFE, MAX_SAFE) as f64)
+        v = v * 10 + i64::from(d - b'0');
     }
-    fn skip_value(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.string().map(|_| ()),
-            b't' | b'f' | b'n' => {
-                while matches!(self.peek(), Some(b'a'..=b'z')) {
-                    self.i += 1;
-                }
-                Some(())
-            }
-            _ => self.number().map(|_| ()),
-        }
-    }
+    Some(if digits.len() < s.len() { -v } else { v }.clamp(-MAX_SAFE, MAX_SAFE) as f64)
 }
 
 #[cfg(test)]
@@ -295,51 +157,48 @@ mod tests {
     #[test]
     fn b5_round_trip() {
         let e = entry();
-        let json = e.to_json();
-        assert_eq!(
-            json,
-            "{\"key\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"fingerprint\":\"0123456789abcdef\",\"createdAt\":1700000000000,\"expiresAt\":1700086400000,\"state\":\"pending\"}"
-        );
-        assert_eq!(Entry::parse(&json), Some(e));
-        let settled = Entry { state: State::Settled, key: "a \"quoted\" \\ key".into(), ..entry() };
-        assert_eq!(Entry::parse(&settled.to_json()), Some(settled));
-    }
-
-    #[test]
-    fn b10_tolerates_whitespace_order_and_unknown_fields() {
-        let text = r#" { "state" : "settled", "extra": [1], "key":"k\u0041", "fingerprint":"", "createdAt": 1, "expiresAt": 2e3 } "#;
-        // Nested values are not ours: refused.
-        assert_eq!(Entry::parse(text), None);
-        let text = r#" { "state" : "settled", "extra": true, "v": null, "key":"k\u0041", "fingerprint":"", "createdAt": 1, "expiresAt": 2000 } "#;
-        let e = Entry::parse(text);
-        assert_eq!(e.as_ref().map(|e| e.key.as_str()), Some("kA"));
-        assert_eq!(e.map(|e| e.expires_at), Some(2000.0));
+        let record = e.encode();
+        assert_eq!(record, "p\n1700000000000\n1700086400000\n0123456789abcdef\n8e03978e-40d5-43e8-bc93-6894a57f9324");
+        assert_eq!(Entry::decode(&record), Some(e));
+        let settled = Entry { state: State::Settled, key: "a \"quoted\" \\ key".into(), fingerprint: String::new(), created_at: -5.0, ..entry() };
+        assert_eq!(Entry::decode(&settled.encode()), Some(settled));
     }
 
     #[test]
     fn b10_rejects_corrupt_and_foreign_values() {
-        let full = entry().to_json();
+        let full = entry().encode();
         for bad in [
             "",
-            "null",
-            "{}",
-            "[1,2]",
             "{\"key\":\"a\"}",
-            "not json",
-            "{\"key\":\"a\",\"fingerprint\":\"\",\"createdAt\":1,\"expiresAt\":2,\"state\":\"weird\"}",
-            "{\"key\":\"a\\nb\",\"fingerprint\":\"\",\"createdAt\":1,\"expiresAt\":2,\"state\":\"pending\"}",
-            "{\"key\":\"\",\"fingerprint\":\"\",\"createdAt\":1,\"expiresAt\":2,\"state\":\"pending\"}",
-            "{\"key\":\"a\",\"fingerprint\":\"\",\"createdAt\":1e3,\"expiresAt\":2,\"state\":\"pending\"}",
-            "{\"key\":\"\\ud800\",\"fingerprint\":\"\",\"createdAt\":1,\"expiresAt\":2,\"state\":\"pending\"}",
+            "x\n1\n2\n\na",
+            "p\n1\n2\n\n",
+            "p\n1\n2\n\na\nb",
+            "p\n1.5\n2\n\na",
+            "p\n1e3\n2\n\na",
+            "p\n-\n2\n\na",
+            "p\n12345678901234567\n2\n\na",
+            "p\n1\n2\n\n padded ",
+            "p\n1\n2\n\nk\u{e9}",
         ] {
-            assert_eq!(Entry::parse(bad), None, "{bad:?}");
+            assert_eq!(Entry::decode(bad), None, "{bad:?}");
         }
-        // Every truncation of a valid entry is refused, and none panics.
+        // Every truncation of a valid record but the ones that cut the key
+        // only is refused, and none panics.
+        let key_at = full.rfind('\n').unwrap_or(0) + 1;
         for cut in 0..full.len() {
             if let Some(prefix) = full.get(..cut) {
-                assert_eq!(Entry::parse(prefix), None, "{prefix:?}");
+                assert_eq!(Entry::decode(prefix).is_some(), cut > key_at, "{prefix:?}");
             }
         }
+    }
+
+    #[test]
+    fn timestamps_are_clamped_to_what_an_f64_holds_exactly() {
+        let e = Entry::decode("s\n9999999999999999\n-9999999999999999\n\nk");
+        assert_eq!(e.map(|e| (e.created_at, e.expires_at)), Some((9_007_199_254_740_991.0, -9_007_199_254_740_991.0)));
+        let mut s = String::new();
+        push_int(&mut s, f64::NAN);
+        assert_eq!(s, "0");
     }
 
     #[test]

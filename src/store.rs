@@ -1,9 +1,11 @@
 //! The key store (SPEC B5, B7, B10, B13): entries under namespaced storage
 //! keys, TTL and per-scope bounds, and the fall-back to memory on any fault.
 //!
-//! The logic is generic over [`Backend`], a raw string map; the browser's
-//! localStorage is one backend (see `web.rs`), [`MemoryBackend`] another, so
-//! everything here is covered by plain `cargo test`.
+//! The logic is generic over [`Backend`], a string map holding entries as
+//! records ([`Entry::encode`]); the browser's localStorage is one backend
+//! (see `web.rs`: the facade stores the records as the SPEC's JSON),
+//! [`MemoryBackend`] another, so everything here is covered by plain
+//! `cargo test`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -15,7 +17,9 @@ use crate::entry::Entry;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault(pub String);
 
-/// A raw string map; every call may fail.
+/// A string map; every call may fail. Values under our prefix are records
+/// ([`Entry::encode`]): a backend that stores another form converts, and
+/// reads what is not an entry as `""` (or any text that is not a record).
 pub trait Backend {
     /// The value under `k`.
     fn get(&self, k: &str) -> Result<Option<String>, Fault>;
@@ -271,7 +275,7 @@ impl<B: Backend> Store<B> {
     /// Reads and parses `k`; a corrupt value triggers the fall-back.
     fn read(&mut self, k: &str) -> Option<Entry> {
         let text = self.get_raw(k)?;
-        match Entry::parse(&text) {
+        match Entry::decode(&text) {
             Some(e) => Some(e),
             None if self.primary.is_some() => {
                 self.fall_back(Fault(crate::cat(&["corrupt or foreign entry under ", k])));
@@ -295,7 +299,7 @@ impl<B: Backend> Store<B> {
     /// returns), then keeps at most `max_entries` in the scope of `k`,
     /// dropping expired entries first, then the oldest.
     pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
-        self.set_raw(k, &e.to_json());
+        self.set_raw(k, &e.encode());
         // Only a new key can push the scope over its bound.
         if self.index.insert(k, Times { created_at: e.created_at, expires_at: e.expires_at }) {
             self.enforce_bounds(k, max_entries, now);
@@ -406,8 +410,8 @@ mod tests {
     #[test]
     fn b7_expired_entries_are_pruned_at_open_and_lazily() {
         let mut b = Flaky::default();
-        let _ = b.set(&sk("a", "old"), &entry("k1", 0.0, 10.0).to_json());
-        let _ = b.set(&sk("a", "new"), &entry("k2", 0.0, 1000.0).to_json());
+        let _ = b.set(&sk("a", "old"), &entry("k1", 0.0, 10.0).encode());
+        let _ = b.set(&sk("a", "new"), &entry("k2", 0.0, 1000.0).encode());
         let _ = b.set("unrelated", "kept");
         let mut s = Store::open(Some(b), 50.0);
         assert_eq!(s.count(&scope_prefix("a")), 1);

@@ -4,6 +4,8 @@
 //! facade (`js/engine.ts`, import module `"oncefetch"`) instead of using
 //! wasm-bindgen: no glue, no externref table. Other builds (the browser tests
 //! under wasm-bindgen-test) bind the same calls with wasm-bindgen. Either way
+//! entries cross as records ([`Entry::encode`](crate::entry::Entry::encode))
+//! and are stored as the SPEC's JSON by `js/codec.js`. Either way
 //! a page with no `window` (a worker, Node), a missing `localStorage` or a
 //! getter that throws `SecurityError` surfaces as a caught error — a
 //! [`Fault`] — instead of a trap.
@@ -24,9 +26,11 @@ mod js {
     // -2 - n for a thrown error (its message, n code units, waiting likewise).
     #[link(wasm_import_module = "oncefetch")]
     extern "C" {
-        fn ls_get(k: *const u8, k_len: usize) -> i32;
+        /// The entry under `k`, as a record (`""`: not an entry).
+        fn entry_get(k: *const u8, k_len: usize) -> i32;
         fn ls_key(i: u32) -> i32;
-        fn ls_set(k: *const u8, k_len: usize, v: *const u8, v_len: usize) -> i32;
+        /// Stores the record `v` as JSON under `k`.
+        fn entry_set(k: *const u8, k_len: usize, v: *const u8, v_len: usize) -> i32;
         fn ls_remove(k: *const u8, k_len: usize) -> i32;
         fn get_random(p: *mut u8, n: usize) -> i32;
         /// Writes the waiting string as UTF-8 (TextEncoder.encodeInto) at `p`,
@@ -62,7 +66,7 @@ mod js {
 
     pub fn get(k: &str) -> Result<Option<String>, String> {
         // SAFETY: the pointers and lengths describe live buffers for the call.
-        value(unsafe { ls_get(k.as_ptr(), k.len()) })
+        value(unsafe { entry_get(k.as_ptr(), k.len()) })
     }
     pub fn key(i: u32) -> Result<Option<String>, String> {
         // SAFETY: no pointers.
@@ -70,7 +74,7 @@ mod js {
     }
     pub fn set(k: &str, v: &str) -> Result<(), String> {
         // SAFETY: as in `get`.
-        done(unsafe { ls_set(k.as_ptr(), k.len(), v.as_ptr(), v.len()) })
+        done(unsafe { entry_set(k.as_ptr(), k.len(), v.as_ptr(), v.len()) })
     }
     pub fn remove(k: &str) -> Result<(), String> {
         // SAFETY: as in `get`.
@@ -105,6 +109,15 @@ mod js {
         fn get_random_values(buf: &mut [u8]) -> Result<JsValue, JsValue>;
     }
 
+    // The facade's own conversion, the same file the shipped module's imports use.
+    #[wasm_bindgen(module = "/js/codec.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = toRecord)]
+        fn to_record(json: &str) -> String;
+        #[wasm_bindgen(js_name = toJson)]
+        fn to_json(record: &str) -> String;
+    }
+
     /// Any thrown value as text (scripts can throw strings, `null`, objects).
     fn describe(value: JsValue) -> String {
         if let Some(s) = value.as_string() {
@@ -117,13 +130,13 @@ mod js {
     }
 
     pub fn get(k: &str) -> Result<Option<String>, String> {
-        ls_get(k).map_err(describe)
+        ls_get(k).map(|v| v.map(|json| to_record(&json))).map_err(describe)
     }
     pub fn key(i: u32) -> Result<Option<String>, String> {
         ls_key(i).map_err(describe)
     }
     pub fn set(k: &str, v: &str) -> Result<(), String> {
-        ls_set(k, v).map_err(describe)
+        ls_set(k, &to_json(v)).map_err(describe)
     }
     pub fn remove(k: &str) -> Result<(), String> {
         ls_remove(k).map_err(describe)
@@ -159,7 +172,7 @@ mod js {
     }
 }
 
-/// `localStorage` (whatever the global of that name is).
+/// `localStorage` (whatever the global of that name is), entries stored as JSON.
 pub struct LocalStorage;
 
 impl Backend for LocalStorage {

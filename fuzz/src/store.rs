@@ -1,6 +1,8 @@
 //! The store's state machine (`oncefetch::store::Store`), driven by a sequence
 //! of operations over a backend whose faults the fuzzer switches on and off,
-//! and into which "another tab" writes whatever it likes.
+//! and into which "another tab" writes whatever it likes: records
+//! (`Entry::encode`, the form the engine's backends hold), records cut short,
+//! or any text.
 //!
 //! Properties (SPEC B5, B7, B10, B13):
 //! - no operation panics, whatever the backend does or holds;
@@ -160,7 +162,7 @@ impl Ttl {
 /// What another tab (or script) writes under one of our storage keys.
 #[derive(Debug, Clone, Arbitrary)]
 pub enum Value {
-    /// A well-formed entry.
+    /// A well-formed record of an entry (its key valid or not).
     Entry {
         /// Its key.
         key: KeyChoice,
@@ -169,7 +171,8 @@ pub enum Value {
         /// Settled or pending.
         settled: bool,
     },
-    /// An entry cut short (a crashed write, another version).
+    /// A record cut short (a crashed write, another version): refused, or,
+    /// when the cut falls inside the key, an entry with a shorter key.
     Truncated(u8),
     /// Any text.
     Text(String),
@@ -178,9 +181,9 @@ pub enum Value {
 impl Value {
     fn text(&self, now: f64) -> String {
         match self {
-            Value::Entry { key, ttl, settled } => entry(key.text(), now, ttl.ms(), *settled, "").to_json(),
+            Value::Entry { key, ttl, settled } => entry(key.text(), now, ttl.ms(), *settled, "").encode(),
             Value::Truncated(n) => {
-                let full = entry("8e03978e-40d5-43e8-bc93-000000000001".into(), now, DAY, false, "0123456789abcdef").to_json();
+                let full = entry("8e03978e-40d5-43e8-bc93-000000000001".into(), now, DAY, false, "0123456789abcdef").encode();
                 full.chars().take(usize::from(*n) % full.len()).collect()
             }
             Value::Text(s) => s.clone(),
@@ -260,7 +263,7 @@ fn engine_could_write(e: &Entry) -> bool {
 
 /// Whether every value under our prefix is an entry the store reads.
 fn clean(shared: &Shared) -> bool {
-    shared.items.iter().all(|(k, v)| !k.starts_with(oncefetch::action::STORAGE_PREFIX) || Entry::parse(v).is_some())
+    shared.items.iter().all(|(k, v)| !k.starts_with(oncefetch::action::STORAGE_PREFIX) || Entry::decode(v).is_some())
 }
 
 /// Runs one case, checking the properties after every step.

@@ -651,6 +651,9 @@ for (const [name, sabotage, reason] of [
   ["setItem throwing QuotaExceededError", "Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); }", /^full$/],
   ["a corrupt entry under our prefix", "localStorage.setItem('oncefetch:1:00000000:000000000000000000000000', '{broken')", /^corrupt or foreign entry under oncefetch:1:00000000:0{24}$/],
   ["a foreign key under our prefix", "localStorage.setItem('oncefetch:1:someone-else', 'hello')", /^corrupt or foreign entry under oncefetch:1:someone-else$/],
+  // Well-formed JSON that is not an entry we can use: refused by the codec's type checks, or by the engine's check of the key.
+  ["an entry whose timestamp is a string", "localStorage.setItem('oncefetch:1:00000000:000000000000000000000001', JSON.stringify({ key: 'k', fingerprint: '', createdAt: '1', expiresAt: 9e15, state: 'pending' }))", /^corrupt or foreign entry under oncefetch:1:00000000:0{23}1$/],
+  ["an entry whose key would inject a header", "localStorage.setItem('oncefetch:1:00000000:000000000000000000000002', JSON.stringify({ key: 'k\\r\\nX-Evil: 1', fingerprint: '', createdAt: 1, expiresAt: 9e15, state: 'pending' }))", /^corrupt or foreign entry under oncefetch:1:00000000:0{23}2$/],
 ]) {
   test(`B10 ${name}: one storage-fallback event, nothing lost, coalescing and retries still work`, async (t) => {
     const p = await page(t);
@@ -682,6 +685,28 @@ for (const [name, sabotage, reason] of [
     assert.equal(reqs[0].key, reqs[1].key);
   });
 }
+
+test("B5 an entry another version wrote in another JSON spelling (order, spaces, extra fields) is read: the same key is sent, and it is stored back in the SPEC's form", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const first = createClient();
+    const a = await first.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:2", headers: { "x-fault": "status=503" }, retry: false });
+    const [sk] = Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:"));
+    const e = JSON.parse(localStorage.getItem(sk));
+    localStorage.setItem(sk, ` { "state" : "${e.state}", "v": 2, "meta": { "by": ["other"] }, "expiresAt": ${e.expiresAt}, "key": ${JSON.stringify(e.key)},\n "createdAt": ${e.createdAt}, "fingerprint": "${e.fingerprint}" } `);
+    const c = createClient();
+    const events = [];
+    c.on((x) => events.push(x.type));
+    const b = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:2" });
+    return { ka: first.info(a).key, kb: c.info(b).key, fromStorage: c.info(b).fromStorage, events, stored: JSON.parse(localStorage.getItem(sk)), was: e };
+  });
+  assert.equal(out.kb, out.ka, "the pending key was read from the other spelling");
+  assert.equal(out.fromStorage, true);
+  assert.ok(!out.events.includes("storage-fallback"), out.events.join());
+  assert.deepEqual(Object.keys(out.stored), ["key", "fingerprint", "createdAt", "expiresAt", "state"]);
+  assert.deepEqual([out.stored.key, out.stored.fingerprint], [out.was.key, out.was.fingerprint], "settling rewrote the same entry");
+  assert.equal(out.stored.state, "settled");
+});
 
 test("B10 after a quota fault, a key already pending in localStorage is still sent", async (t) => {
   const p = await page(t);
