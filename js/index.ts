@@ -517,7 +517,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
       const replayed = res ? isReplayed(res) : false;
       const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
-      const delay = e.outcome(f.token, policy, attempt, status, res?.headers.get("retry-after") ?? undefined, replayed, resendable, Date.now(), Math.random(), f.label);
+      // Retry-After only matters to a retry, and only error statuses are retried.
+      const retryAfter = status >= 400 ? res?.headers.get("retry-after") ?? undefined : undefined;
+      const delay = e.outcome(f.token, policy, attempt, status, retryAfter, replayed, resendable, Date.now(), Math.random(), f.label);
       if (delay < 0) {
         f.token = -1; // a final verdict ends the flight in the engine
         f.replayed = replayed;
@@ -688,7 +690,11 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         token: -1, key: null, label, fromStorage: false, stream: !!bodyId.stream, attempts: 0,
         replayed: false, fromOtherTab: false, controller, callers: new Set(), ident, textKey, text,
       };
-      const sendInit: RequestInit = { ...rest, method: init.method ?? method, headers, signal: controller?.signal };
+      // `rest` is this call's own copy of the init: completed in place, not copied again.
+      const sendInit: RequestInit = rest;
+      sendInit.method = init.method ?? method;
+      sendInit.headers = headers;
+      sendInit.signal = controller?.signal;
       if (body !== undefined) sendInit.body = body as BodyInit;
       const resendable = !bodyId.stream && (keyed || IDEMPOTENT.has(method));
       const send = () => sendOnce(input, sendInit);

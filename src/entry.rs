@@ -59,11 +59,11 @@ impl Entry {
             State::Settled => "s\n",
         });
         push_int(&mut s, self.created_at);
-        s.push('\n');
+        s.push_str("\n");
         push_int(&mut s, self.expires_at);
-        s.push('\n');
+        s.push_str("\n");
         s.push_str(&self.fingerprint);
-        s.push('\n');
+        s.push_str("\n");
         s.push_str(&self.key);
         s
     }
@@ -92,7 +92,9 @@ impl Entry {
 /// searcher machinery in the module).
 fn line(s: &str) -> Option<(&str, &str)> {
     let i = s.bytes().position(|b| b == b'\n')?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
+    // SAFETY: byte `i` is ASCII, so `i` and `i + 1` are char boundaries
+    // within `s` (no boundary checks, which cost code in every caller).
+    Some(unsafe { (s.get_unchecked(..i), s.get_unchecked(i + 1..)) })
 }
 
 /// Writes the integer part of `v` (timestamps are whole milliseconds; writing
@@ -102,7 +104,7 @@ pub(crate) fn push_int(out: &mut String, v: f64) {
     // at most 16 digits, which is what the reader accepts.
     let n = (v as i64).clamp(-MAX_SAFE, MAX_SAFE);
     if n < 0 {
-        out.push('-');
+        out.push_str("-");
     }
     let mut digits = [0u8; 20];
     let mut m = n.unsigned_abs();
@@ -117,9 +119,9 @@ pub(crate) fn push_int(out: &mut String, v: f64) {
             break;
         }
     }
-    for d in digits.get(i..).unwrap_or(&[]) {
-        out.push(char::from(*d));
-    }
+    // SAFETY: ASCII digits are valid UTF-8 (no validation, no `push(char)`
+    // UTF-8 encoder in the module).
+    out.push_str(unsafe { core::str::from_utf8_unchecked(digits.get(i..).unwrap_or(&[])) });
 }
 
 /// An integer of 1 to 16 digits, optionally negative (what [`push_int`]

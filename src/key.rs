@@ -12,7 +12,7 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
     let mut out = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            out.push_str("-");
         }
         push_hex(&mut out, &[*byte]);
     }

@@ -174,10 +174,13 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Appends the lower-case hex of `bytes` to `out`.
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
-    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
+    // One-character strings rather than `char`s: `String::push(char)` would
+    // bring UTF-8 encoding into the module for ASCII digits.
+    const DIGITS: [&str; 16] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"];
+    let digit = |n: u8| DIGITS.get(usize::from(n & 0x0f)).copied().unwrap_or("0");
     for b in bytes {
-        out.push(digit(b >> 4));
-        out.push(digit(b & 0x0f));
+        out.push_str(digit(b >> 4));
+        out.push_str(digit(*b));
     }
 }
 
