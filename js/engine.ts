@@ -23,7 +23,6 @@ interface Exports {
   outcome(e: number, token: number, attempt: number, status: number, retryAfter: number, flags: number, now: number, rand: number, attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number): number;
   finish(e: number, token: number): void;
   admin(e: number, op: number, scope: number, action: number, now: number): number;
-  events(e: number): number;
 }
 
 /** Where events go: the facade's sink. */
@@ -39,7 +38,7 @@ const TYPE_ERROR = -1;
 let wasm: Exports;
 let u8 = new Uint8Array(0);
 let dv = new DataView(new ArrayBuffer(0));
-/** The address of `Regs` (in_ptr, in_len, out_ptr, out_len, events; u32 each) in memory. */
+/** The address of `Regs` (in_ptr, in_len, out_ptr, out_len; u32 each) in memory. */
 let regs = 0;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -52,6 +51,10 @@ let busy = false;
 let waiting = "";
 /** The input buffer's write position (an address) during one call. */
 let at = 0;
+/** The events the running engine call emitted (import `event`), five slots
+ * each: kind, attempt, status, delay, text. Handed to the sink when the call
+ * returns; dropped if it failed. */
+const emitted: (number | string)[] = [];
 
 /** The memory's bytes; a view made anew after the memory grew (the old one is then detached). */
 function mem(): Uint8Array {
@@ -153,7 +156,7 @@ function value(v: string | null): number {
   return v.length;
 }
 
-/** What the module imports (`web.rs`): localStorage (entries as records), the CSPRNG, and `take`. */
+/** What the module imports (`web.rs`): localStorage (entries as records), the CSPRNG, `take`, and `event`. */
 const imports = {
   oncefetch: {
     // Entries cross as records, and are stored as JSON (codec.js).
@@ -175,6 +178,9 @@ const imports = {
     get_random(p: number, n: number): number {
       p >>>= 0;
       try { crypto.getRandomValues(mem().subarray(p, p + (n >>> 0))); return -1; } catch (e) { return fault(e); }
+    },
+    event(kind: number, attempt: number, status: number, delay: number, p: number, n: number): void {
+      emitted.push(kind, attempt >>> 0, status, delay, str(p, n));
     },
     take(p: number, cap: number): number {
       p >>>= 0;
@@ -230,6 +236,7 @@ export class RetryPolicy {
 function enter(): void {
   if (busy) throw new Error("oncefetch: the client was called from inside one of its own engine calls (from a localStorage method or an error's message getter); call it after that returns");
   busy = true;
+  emitted.length = 0; // a call that trapped left its events undelivered: they are not this call's
 }
 
 /** Frees an engine in wasm once its client is garbage-collected. */
@@ -347,18 +354,13 @@ export class Engine {
     return text;
   }
 
-  /** Hands the events the last call queued to the sink, with the call's label. */
+  /** Hands the events the call emitted to the sink, with the call's label. */
   private drain(label: string): void {
-    if (reg(4) === 0) return;
-    const end = wasm.events(this.h);
-    const base = reg(2);
-    for (let p = base; p < base + end; ) {
-      const kind = dv.getUint32(p, true), attempt = dv.getUint32(p + 4, true), status = dv.getInt32(p + 8, true);
-      const len = dv.getUint32(p + 12, true), delay = dv.getFloat64(p + 16, true);
-      const text = str(p + 24, len);
-      p += 24 + Math.ceil(len / 8) * 8;
-      if (KINDS[kind] === "storage-fallback") this.sink.emit(KINDS[kind], text, "", 0, 0, 0);
-      else this.sink.emit(KINDS[kind], label, text, attempt, status, delay);
+    for (let i = 0; i < emitted.length; i += 5) {
+      const type = KINDS[emitted[i] as number], text = emitted[i + 4] as string;
+      if (type === "storage-fallback") this.sink.emit(type, text, "", 0, 0, 0);
+      else this.sink.emit(type, label, text, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
     }
+    emitted.length = 0;
   }
 }

@@ -24,7 +24,7 @@ use crate::prelude::*;
 use core::cell::UnsafeCell;
 
 use crate::action::fingerprint_hasher;
-use crate::client::{Engine, Event};
+use crate::client::Engine;
 use crate::error::Error;
 use crate::hash::Sha256;
 use crate::retry::{Policy, STATUS_BYTES};
@@ -43,8 +43,6 @@ pub struct Regs {
     /// The output buffer and the length of what the last call wrote there.
     out_ptr: u32,
     out_len: u32,
-    /// Non-zero when an engine call queued events (drain with [`events`]).
-    events: u32,
 }
 
 /// The two buffers and their registers.
@@ -68,7 +66,7 @@ struct Cell(UnsafeCell<Global>);
 unsafe impl Sync for Cell {}
 
 static STATE: Cell = Cell(UnsafeCell::new(Global {
-    io: Io { regs: Regs { in_ptr: 0, in_len: 0, out_ptr: 0, out_len: 0, events: 0 }, input: Vec::new(), out: Vec::new() },
+    io: Io { regs: Regs { in_ptr: 0, in_len: 0, out_ptr: 0, out_len: 0 }, input: Vec::new(), out: Vec::new() },
     engines: Vec::new(),
     body: None,
 }));
@@ -149,12 +147,6 @@ impl Io {
         }
     }
 
-    /// Raises the events flag when `engine` has queued events.
-    fn flag(&mut self, engine: &Engine) {
-        if !engine.events_empty() {
-            self.regs.events = 1;
-        }
-    }
 }
 
 fn no_engine(io: &mut Io) -> i32 {
@@ -164,9 +156,8 @@ fn no_engine(io: &mut Io) -> i32 {
 /// A new engine (see [`Engine::new`]); returns its handle.
 #[no_mangle]
 pub extern "C" fn engine_new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: u32, observed: u32, now: f64) -> u32 {
-    let Global { io, engines, .. } = state();
+    let engines = &mut state().engines;
     let engine = Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now);
-    io.flag(&engine); // a storage fall-back may be queued already
     match engines.iter_mut().enumerate().find(|(_, slot)| slot.is_none()) {
         Some((i, slot)) => {
             *slot = Some(engine);
@@ -233,7 +224,6 @@ pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: 
     let Some(engine) = engine(engines, e) else { return no_engine(io) };
     let [i, k] = args(&io.input, [ident, caller_key]);
     let r = engine.begin(text(i).unwrap_or(""), keyed != 0, fresh != 0, text(k), now);
-    io.flag(engine);
     match r {
         Ok(b) => {
             io.put(&[if b.from_storage { b"1" } else { b"0" }, b.key.as_bytes()]);
@@ -258,9 +248,7 @@ pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_a
         *s = *b;
     }
     let policy = Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses };
-    let d = engine.outcome(token, &policy, attempt, status, text(ra), flags & 1 != 0, flags & 2 != 0, now, rand);
-    io.flag(engine);
-    d
+    engine.outcome(token, &policy, attempt, status, text(ra), flags & 1 != 0, flags & 2 != 0, now, rand)
 }
 
 /// [`Engine::finish`].
@@ -278,30 +266,5 @@ pub extern "C" fn admin(e: u32, op: u32, scope: i32, action: i32, now: f64) -> i
     let Some(engine) = engine(engines, e) else { return no_engine(io) };
     let [s, a] = args(&io.input, [scope, action]);
     let r = engine.admin(op, text(s).unwrap_or(""), text(a).unwrap_or(""), now);
-    io.flag(engine);
     io.answer(r)
-}
-
-/// The queued events of engine `e`, drained into the output buffer as
-/// 24-byte records — kind u32, attempt u32, status i32, text length u32,
-/// delay f64 (little-endian) — each followed by its text padded to 8 bytes;
-/// returns the output length.
-#[no_mangle]
-pub extern "C" fn events(e: u32) -> i32 {
-    let Global { io, engines, .. } = state();
-    let list = engine(engines, e).map(Engine::take_events).unwrap_or_default();
-    io.regs.events = 0;
-    io.out.clear();
-    for Event { kind, text, attempt, status, delay_ms } in list {
-        let len = u32::try_from(text.len()).unwrap_or(0);
-        for word in [kind as u32, attempt, status as u32, len] {
-            io.out.extend_from_slice(&word.to_le_bytes());
-        }
-        io.out.extend_from_slice(&delay_ms.to_le_bytes());
-        io.out.extend_from_slice(text.as_bytes());
-        while !io.out.len().is_multiple_of(8) {
-            io.out.push(0);
-        }
-    }
-    io.publish()
 }

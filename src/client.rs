@@ -14,7 +14,7 @@ use crate::key::{short, uuid_v4};
 use crate::retry::{parse_retry_after, Answer, Decision, Policy};
 use crate::store::Store;
 use crate::validate;
-use crate::web::{LocalStorage, Random};
+use crate::web::{Events, LocalStorage, Random};
 
 /// What an event is about; the facade names them (`KINDS` in js/engine.ts, in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +40,8 @@ pub enum Kind {
     StorageFallback,
 }
 
-/// One event, queued by the engine and drained by the facade after the call
-/// that caused it (the facade adds the call's label and hands it to listeners).
+/// One event, handed to the facade as it happens (see [`Events`]); the facade
+/// adds the call's label and hands it to listeners after the call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// What happened.
@@ -83,7 +83,7 @@ pub struct Engine {
     flights: Vec<Option<Flight>>,
     free_tokens: Vec<u32>,
     random: Random,
-    events: Vec<Event>,
+    events: Events,
     observed: bool,
 }
 
@@ -102,7 +102,7 @@ impl Engine {
             flights: Vec::new(),
             free_tokens: Vec::new(),
             random: Random::default(),
-            events: Vec::new(),
+            events: Events::default(),
             observed,
         };
         e.report_fallback();
@@ -238,14 +238,9 @@ impl Engine {
         }
     }
 
-    /// The events queued since the last call, oldest first.
+    /// The events queued since the last call, oldest first (see [`Events::take`]).
     pub fn take_events(&mut self) -> Vec<Event> {
-        core::mem::take(&mut self.events)
-    }
-
-    /// Whether no event is queued (the facade drains only when there are some).
-    pub fn events_empty(&self) -> bool {
-        self.events.is_empty()
+        self.events.take()
     }
 }
 
@@ -354,14 +349,14 @@ impl Engine {
         if let Some(why) = self.store.take_fallback() {
             // Queued even when unobserved at the time: a listener added right
             // after createClient must see it (the facade buffers it).
-            self.events.push(Event { kind: Kind::StorageFallback, text: why, attempt: 0, status: 0, delay_ms: 0.0 });
+            self.events.push(Kind::StorageFallback, &why, 0, 0, 0.0);
         }
     }
 
     /// Queues an event when observed; `key` is shortened to its first 8 characters.
     fn event(&mut self, kind: Kind, key: &str, attempt: u32, status: i32, delay_ms: f64) {
         if self.observed {
-            self.events.push(Event { kind, text: short(key).to_owned(), attempt, status, delay_ms });
+            self.events.push(kind, short(key), attempt, status, delay_ms);
         }
     }
 }

@@ -13,6 +13,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use crate::client::{Event, Kind};
 use crate::error::Error;
 use crate::store::{Backend, Fault};
 
@@ -36,6 +37,13 @@ mod js {
         /// Writes the waiting string as UTF-8 (TextEncoder.encodeInto) at `p`,
         /// at most `cap` bytes; returns the bytes written.
         fn take(p: *mut u8, cap: usize) -> usize;
+        /// Queues an event in the facade (it cannot fail, and calls no page code).
+        fn event(kind: u32, attempt: u32, status: i32, delay_ms: f64, text: *const u8, text_len: usize);
+    }
+
+    pub fn emit(kind: u32, attempt: u32, status: i32, delay_ms: f64, text: &str) {
+        // SAFETY: `text` is live for the call; the facade copies it out.
+        unsafe { event(kind, attempt, status, delay_ms, text.as_ptr(), text.len()) }
     }
 
     /// The string waiting in the facade, `units` UTF-16 code units long.
@@ -193,6 +201,33 @@ impl Backend for LocalStorage {
             i += 1;
         }
         Ok(out)
+    }
+}
+
+/// Where an engine's events go. In the shipped module, straight to the facade
+/// through the `event` import: it queues them in JS and hands them to
+/// listeners, with the call's label, once the engine call has returned — no
+/// queue, no allocation and no drain export in wasm. In other builds (the
+/// Rust tests), a queue the caller drains with [`Events::take`].
+#[derive(Default)]
+pub struct Events(#[cfg(not(all(target_arch = "wasm32", feature = "tiny")))] Vec<Event>);
+
+impl Events {
+    /// Emits (or queues) one event; `text` is the key's start or the fall-back's reason.
+    pub fn push(&mut self, kind: Kind, text: &str, attempt: u32, status: i32, delay_ms: f64) {
+        #[cfg(all(target_arch = "wasm32", feature = "tiny"))]
+        js::emit(kind as u32, attempt, status, delay_ms, text);
+        #[cfg(not(all(target_arch = "wasm32", feature = "tiny")))]
+        self.0.push(Event { kind, text: text.to_owned(), attempt, status, delay_ms });
+    }
+
+    /// The events queued since the last call, oldest first (none in the
+    /// shipped module: they went to the facade as they happened).
+    pub fn take(&mut self) -> Vec<Event> {
+        #[cfg(all(target_arch = "wasm32", feature = "tiny"))]
+        return Vec::new();
+        #[cfg(not(all(target_arch = "wasm32", feature = "tiny")))]
+        core::mem::take(&mut self.0)
     }
 }
 
