@@ -129,7 +129,7 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     }
     if v.bytes().all(|b| b.is_ascii_digit()) {
         // Saturate absurdly long values instead of failing on them.
-        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        let secs = v.bytes().fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0')));
         return Some((secs as f64) * 1000.0);
     }
     let at = parse_http_date(v)?;
@@ -147,29 +147,57 @@ pub fn trim_ows(v: &str) -> &str {
 
 /// Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) into
 /// milliseconds since the Unix epoch.
+///
+/// Read by its fields — runs of ASCII letters and digits, separated by runs
+/// of SP `,` `-` `:` (any other byte: not a date) — in one pass over the
+/// bytes, and told apart by their number: eight ending in `GMT`
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37 GMT`) or
+/// seven (`Sun Nov  6 08:49:37 1994`). Lenient about which separator stands
+/// where; strict about the fields. The weekday is not checked.
 pub fn parse_http_date(v: &str) -> Option<f64> {
-    let (words, n) = fields::<6>(v, b" ,", false)?;
-    let (day, month, year, time) = match words.get(..n)? {
-        // Sun, 06 Nov 1994 08:49:37 GMT
-        [_, d, m, y, t, "GMT"] if y.len() == 4 => (*d, *m, *y, *t),
-        // Sunday, 06-Nov-94 08:49:37 GMT
-        [_, dmy, t, "GMT"] => match fields::<3>(dmy, b"-", true)? {
-            ([d, m, y], 3) if y.len() == 2 => (d, m, y, *t),
-            _ => return None,
-        },
-        // Sun Nov  6 08:49:37 1994
-        [_, m, d, t, y] if y.len() == 4 => (*d, *m, *y, *t),
+    let b = v.as_bytes();
+    let mut fields = [(0usize, 0usize); 8];
+    let mut n = 0;
+    let mut start = None;
+    for i in 0..=b.len() {
+        // A separator after the end closes the last field.
+        let c = b.get(i).copied().unwrap_or(b' ');
+        if c.is_ascii_alphanumeric() {
+            start = start.or(Some(i));
+        } else if matches!(c, b' ' | b',' | b'-' | b':') {
+            if let Some(s) = start.take() {
+                *fields.get_mut(n)? = (s, i);
+                n += 1;
+            }
+        } else {
+            return None;
+        }
+    }
+    let field = |k: usize| fields.get(k).and_then(|&(s, e)| b.get(s..e));
+    // Field `k` as a number of `min` to `max` digits, and its length.
+    let num = |k: usize, min: usize, max: usize| -> Option<(u32, usize)> {
+        let f = field(k)?;
+        if f.len() < min || f.len() > max || !f.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some((f.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')), f.len()))
+    };
+    // Day, month, year and hour fields of the two shapes.
+    let (d, m, y, t) = match n {
+        8 if field(7)? == b"GMT" => (1, 2, 3, 4),
+        7 => (2, 1, 6, 3),
         _ => return None,
     };
-    let day: u32 = parse_digits(day, 1, 2)?;
-    let month = month_number(month)?;
-    let mut year: i64 = i64::from(parse_digits(year, 2, 4)?);
-    if year < 100 {
-        // RFC 9110: a two-digit year more than 50 years ahead is in the past century.
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    let ([h, mi, s], 3) = fields::<3>(time, b":", true)? else { return None };
-    let (h, mi, s): (u32, u32, u32) = (parse_digits(h, 2, 2)?, parse_digits(mi, 2, 2)?, parse_digits(s, 2, 2)?);
+    let (day, _) = num(d, 1, 2)?;
+    let month = month_number(field(m)?)?;
+    let (year, digits) = num(y, 2, 4)?;
+    let year = match digits {
+        4 => i64::from(year),
+        // RFC 850 only. RFC 9110: a two-digit year more than 50 years ahead is in the past century.
+        2 if n == 8 => i64::from(year) + if year < 70 { 2000 } else { 1900 },
+        _ => return None,
+    };
+    let ((h, _), (mi, _), (s, _)) = (num(t, 2, 2)?, num(t + 1, 2, 2)?, num(t + 2, 2, 2)?);
     if day == 0 || day > 31 || h > 23 || mi > 59 || s > 60 {
         return None;
     }
@@ -178,36 +206,10 @@ pub fn parse_http_date(v: &str) -> Option<f64> {
     Some((secs as f64) * 1000.0)
 }
 
-/// The fields of `v` between the ASCII bytes of `seps`, and how many there
-/// are; `None` past `N`. Empty fields are kept when `keep_empty` (`"1--2"`
-/// has three), skipped otherwise (runs of separators are one). Written out
-/// rather than with `str::split`, whose iterator is most of this parser's size
-/// in wasm.
-fn fields<'a, const N: usize>(v: &'a str, seps: &[u8], keep_empty: bool) -> Option<([&'a str; N], usize)> {
-    let mut out = [""; N];
-    let mut n = 0;
-    let mut start = 0;
-    for end in v.bytes().enumerate().filter(|(_, b)| seps.contains(b)).map(|(i, _)| i).chain([v.len()]) {
-        if keep_empty || end > start {
-            *out.get_mut(n)? = v.get(start..end)?;
-            n += 1;
-        }
-        start = end + 1;
-    }
-    Some((out, n))
-}
-
-fn parse_digits(s: &str, min: usize, max: usize) -> Option<u32> {
-    if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-fn month_number(m: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    MONTHS.iter().position(|x| *x == m).and_then(|i| u32::try_from(i + 1).ok())
+/// The month of a three-letter English abbreviation (1-12).
+fn month_number(m: &[u8]) -> Option<u32> {
+    const MONTHS: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    (0..12u32).find(|&i| MONTHS.get(3 * i as usize..3 * i as usize + 3) == Some(m)).map(|i| i + 1)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -294,6 +296,31 @@ mod tests {
         assert_eq!(parse_retry_after("99999999999999999999999", now), Some(u64::MAX as f64 * 1000.0));
         for bad in ["", "-1", "1.5", "soon", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn http_dates_are_strict_about_their_fields() {
+        let at = Some(784_111_777_000.0);
+        for good in ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun Nov 06 08:49:37 1994"] {
+            assert_eq!(parse_http_date(good), at, "{good:?}");
+        }
+        for bad in [
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra",
+            "Sun Nov  6 08:49:37 94",
+            "Sun, 06 Nov 994 08:49:37 GMT",
+            "Sun Nov  6 8:49:37 1994",
+            "Sun, 06 November 1994 08:49:37 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT\n",
+            "Sun,\t06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94$08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
         }
     }
 
