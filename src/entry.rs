@@ -91,7 +91,10 @@ impl Entry {
 /// The text before the first LF, and the text after it (by bytes: no
 /// searcher machinery in the module).
 fn line(s: &str) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|b| b == b'\n')?;
+    let mut i = 0;
+    while *s.as_bytes().get(i)? != b'\n' {
+        i += 1;
+    }
     // SAFETY: byte `i` is ASCII, so `i` and `i + 1` are char boundaries
     // within `s` (no boundary checks, which cost code in every caller).
     Some(unsafe { (s.get_unchecked(..i), s.get_unchecked(i + 1..)) })

@@ -139,10 +139,17 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
 /// `v` without leading and trailing spaces and tabs (HTTP's optional
 /// whitespace; Unicode's other spaces are not HTTP's).
 pub fn trim_ows(v: &str) -> &str {
-    let ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = v.bytes().position(|b| !ows(&b)).unwrap_or(v.len());
-    let end = v.bytes().rposition(|b| !ows(&b)).map_or(start, |i| i + 1);
-    v.get(start..end).unwrap_or("")
+    let b = v.as_bytes();
+    let (mut start, mut end) = (0, b.len());
+    while start < end && matches!(b.get(start), Some(b' ' | b'\t')) {
+        start += 1;
+    }
+    while end > start && matches!(b.get(end - 1), Some(b' ' | b'\t')) {
+        end -= 1;
+    }
+    // SAFETY: `start` and `end` are the ends of `v` or next to the ASCII
+    // bytes trimmed: char boundaries, in order, within `v`.
+    unsafe { v.get_unchecked(start..end) }
 }
 
 /// Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) into
