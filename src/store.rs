@@ -144,7 +144,7 @@ impl<B: Backend> Store<B> {
             fallback: None,
             fallback_reported: false,
         };
-        s.rescan(now);
+        s.scan(now);
         s
     }
 
@@ -232,33 +232,24 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    fn keys_raw(&mut self) -> Vec<String> {
-        let mut keys = match self.primary.as_ref().map(|p| p.keys()) {
+    /// The keys in storage (ours and others'); none once it failed.
+    fn stored_keys(&mut self) -> Vec<String> {
+        match self.primary.as_ref().map(|p| p.keys()) {
             Some(Ok(keys)) => keys,
             Some(Err(f)) => {
                 self.fall_back(f);
                 Vec::new()
             }
             None => Vec::new(),
-        };
-        // The memory fall-back's own keys join; its tombstones hide storage's.
-        for (k, v) in self.memory.0.with_prefix("") {
-            if v == TOMBSTONE {
-                keys.retain(|x| x != k);
-            } else if !keys.contains(k) {
-                keys.push(k.clone());
-            }
         }
-        keys
     }
 
-    /// Re-reads every entry under our prefix: prunes expired ones, and falls
-    /// back to memory when one is corrupt or foreign (another script writes
-    /// into our namespace: the storage cannot be trusted).
-    pub fn rescan(&mut self, now: f64) {
-        self.index.clear();
-        let keys = self.keys_raw();
-        for k in keys.into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
+    /// Reads every entry under our prefix in storage, at start-up (the memory
+    /// fall-back is still empty): prunes expired ones, indexes the others,
+    /// and falls back to memory when one is corrupt or foreign (another
+    /// script writes into our namespace: the storage cannot be trusted).
+    fn scan(&mut self, now: f64) {
+        for k in self.stored_keys().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
             match self.read(&k) {
                 Some(e) if e.expired(now) => self.remove_raw(&k),
                 Some(e) => {
@@ -340,14 +331,22 @@ impl<B: Backend> Store<B> {
     }
 
     /// Removes every entry whose storage key starts with `prefix` (one scope),
-    /// including ones other tabs wrote since start-up; returns how many.
+    /// in storage — including ones other tabs wrote since start-up — and in
+    /// the memory fall-back; returns how many there were.
     pub fn clear_prefix(&mut self, prefix: &str) -> usize {
-        // Storage and the memory fall-back alike: keys_raw lists both.
-        let mine: Vec<String> = self.keys_raw().into_iter().filter(|k| k.starts_with(prefix)).collect();
+        let mut mine: Vec<String> = self.stored_keys().into_iter().filter(|k| k.starts_with(prefix)).collect();
+        mine.extend(self.memory.0.with_prefix(prefix).iter().map(|(k, _)| k.clone()));
+        // A key in both, or hidden by a tombstone, counts once: it reads as
+        // absent after its first removal. (No merge of the two lists: that
+        // was quadratic in the scope's size.)
+        let mut n = 0;
         for k in &mine {
+            if self.get_raw(k).is_some() {
+                n += 1;
+            }
             self.remove(k);
         }
-        mine.len()
+        n
     }
 
     /// Number of indexed entries of the scope with storage-key prefix `prefix`

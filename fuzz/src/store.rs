@@ -213,8 +213,6 @@ pub enum Op {
     Remove(Slot),
     /// `clear()` of one scope.
     Clear(u8),
-    /// Re-read everything under our prefix.
-    Rescan,
     /// A page reload: a new store over the same storage.
     Reopen,
     /// Time passes (ms, times 16).
@@ -353,12 +351,6 @@ pub fn run(case: &StoreCase) {
                 for slot_action in 0..ACTIONS {
                     let slot = Slot { scope: *s, action: slot_action as u8 };
                     assert!(store.load(&slot.sk(), f64::NEG_INFINITY).is_none(), "cleared, yet still loaded");
-                }
-            }
-            Op::Rescan => {
-                store.rescan(now);
-                if !store.fell_back() {
-                    external = false;
                 }
             }
             Op::Reopen => {

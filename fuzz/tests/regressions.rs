@@ -92,7 +92,6 @@ fn store_scenarios_pass_the_fuzz_properties() {
             Op::Foreign("oncefetch:1:zz".into(), "x".into()),
             Op::Load(slot(2, 0)),
             save(slot(2, 1), 2),
-            Op::Rescan,
             Op::Reopen,
             Op::TakeFallback,
         ],
