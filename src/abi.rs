@@ -21,6 +21,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use alloc::vec;
 use core::cell::UnsafeCell;
 
 use crate::action::fingerprint_hasher;

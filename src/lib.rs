@@ -22,7 +22,6 @@ extern crate alloc;
 mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::string::String;
-    pub use alloc::vec;
     pub use alloc::vec::Vec;
 }
 
