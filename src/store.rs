@@ -90,15 +90,17 @@ impl<V> SortedMap<V> {
 }
 
 /// An in-memory backend: the fall-back, and the `storage: "memory"` option.
+/// Its map holds the same value type as the store's index (the record in
+/// `text`): one copy of the map's code in the module, not two.
 #[derive(Debug, Default)]
-pub struct MemoryBackend(SortedMap<String>);
+pub struct MemoryBackend(SortedMap<Slot>);
 
 impl Backend for MemoryBackend {
     fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-        Ok(self.0.get(k).cloned())
+        Ok(self.0.get(k).map(|s| s.text.clone()))
     }
     fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-        self.0.insert(k, v.to_owned());
+        self.0.insert(k, Slot { text: v.to_owned(), ..Slot::default() });
         Ok(())
     }
     fn remove(&mut self, k: &str) -> Result<(), Fault> {
@@ -110,11 +112,14 @@ impl Backend for MemoryBackend {
     }
 }
 
-/// What the index knows of an entry without reading storage.
-#[derive(Debug, Clone, Copy)]
-struct Times {
+/// A value of the store's maps: what the index knows of an entry without
+/// reading storage (its times), or what the memory fall-back holds (its
+/// record, in `text`).
+#[derive(Debug, Clone, Default)]
+pub struct Slot {
     created_at: f64,
     expires_at: f64,
+    text: String,
 }
 
 /// Entries of every scope, with an in-memory index (storage key → createdAt)
@@ -124,7 +129,7 @@ pub struct Store<B: Backend> {
     memory: MemoryBackend,
     /// Storage key → times of every entry we know of, so bounds and expiry
     /// are enforced without reading storage back.
-    index: SortedMap<Times>,
+    index: SortedMap<Slot>,
     /// After a write fault (quota): new writes go to memory, but the entries
     /// already in storage stay readable — a pending key must not be lost.
     writes_to_memory: bool,
@@ -253,7 +258,7 @@ impl<B: Backend> Store<B> {
             match self.read(&k) {
                 Some(e) if e.expired(now) => self.remove_raw(&k),
                 Some(e) => {
-                    self.index.insert(&k, Times { created_at: e.created_at, expires_at: e.expires_at });
+                    self.index.insert(&k, Slot { created_at: e.created_at, expires_at: e.expires_at, text: String::new() });
                 }
                 None => {}
             }
@@ -292,7 +297,7 @@ impl<B: Backend> Store<B> {
     pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
         self.set_raw(k, &e.encode());
         // Only a new key can push the scope over its bound.
-        if self.index.insert(k, Times { created_at: e.created_at, expires_at: e.expires_at }) {
+        if self.index.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text: String::new() }) {
             self.enforce_bounds(k, max_entries, now);
         }
     }
