@@ -255,12 +255,17 @@ pub const OP_OBSERVE: u32 = 3;
 /// [`Engine::admin`]: events off.
 pub const OP_UNOBSERVE: u32 = 4;
 
+/// The storage key of an explicit action (`keyFor`, `release`), checked first.
+fn action_storage_key(scope: &str, action: &str) -> Result<String, Error> {
+    validate::action(action)?;
+    storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))
+}
+
 /// Reached through [`Engine::admin`] from JS; public for Rust callers and tests.
 impl Engine {
     /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
     pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, Error> {
-        validate::action(action)?;
-        let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
+        let sk = action_storage_key(scope, action)?;
         if let Some(e) = self.store.load(&sk, now) {
             self.event(Kind::Hit, &e.key, 0, 0, 0.0);
             return Ok(e.key);
@@ -274,8 +279,7 @@ impl Engine {
 
     /// `release(action)`: forgets the action's key (SPEC B6, B8).
     pub fn release(&mut self, scope: &str, action: &str) -> Result<bool, Error> {
-        validate::action(action)?;
-        let sk = storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))?;
+        let sk = action_storage_key(scope, action)?;
         let existed = self.store.load(&sk, f64::NEG_INFINITY).is_some();
         self.store.remove(&sk);
         self.event(Kind::Released, "", 0, 0, 0.0);
