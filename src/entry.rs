@@ -7,13 +7,15 @@
 //! code. The memory store keeps records as they are. A record is
 //!
 //! ```text
-//! p|s LF createdAt LF expiresAt LF fingerprint LF key
+//! p|s LF createdAt LF expiresAt LF fingerprint LF key LF
 //! ```
 //!
-//! (`p` pending, `s` settled; times are whole milliseconds). The key comes
-//! last and is a validated header value; no other field can hold a LF. The
-//! reader accepts any string another script or version may have left (the
-//! codec hands it `""` for what is not an entry), and never panics.
+//! (`p` pending, `s` settled; times are whole milliseconds). Every field ends
+//! with a LF, so a record cut short anywhere is refused, never read as a
+//! shorter key. The key is a validated header value and no field we write
+//! holds a LF. The reader accepts any string another script or version may
+//! have left (the codec hands it `""` for what is not an entry), and never
+//! panics.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -65,6 +67,7 @@ impl Entry {
         s.push_str(&self.fingerprint);
         s.push_str("\n");
         s.push_str(&self.key);
+        s.push_str("\n");
         s
     }
 
@@ -79,9 +82,10 @@ impl Entry {
         };
         let (created_at, rest) = line(rest)?;
         let (expires_at, rest) = line(rest)?;
-        let (fingerprint, key) = line(rest)?;
+        let (fingerprint, rest) = line(rest)?;
+        let (key, rest) = line(rest)?;
         let (created_at, expires_at) = (int(created_at)?, int(expires_at)?);
-        if key.is_empty() || !crate::validate::is_header_value(key) {
+        if !rest.is_empty() || key.is_empty() || !crate::validate::is_header_value(key) {
             return None;
         }
         Some(Entry { key: key.into(), fingerprint: fingerprint.into(), created_at, expires_at, state })
@@ -95,6 +99,7 @@ fn line(s: &str) -> Option<(&str, &str)> {
     while *s.as_bytes().get(i)? != b'\n' {
         i += 1;
     }
+    debug_assert!(s.is_char_boundary(i) && s.is_char_boundary(i + 1));
     // SAFETY: byte `i` is ASCII, so `i` and `i + 1` are char boundaries
     // within `s` (no boundary checks, which cost code in every caller).
     Some(unsafe { (s.get_unchecked(..i), s.get_unchecked(i + 1..)) })
@@ -163,7 +168,7 @@ mod tests {
     fn b5_round_trip() {
         let e = entry();
         let record = e.encode();
-        assert_eq!(record, "p\n1700000000000\n1700086400000\n0123456789abcdef\n8e03978e-40d5-43e8-bc93-6894a57f9324");
+        assert_eq!(record, "p\n1700000000000\n1700086400000\n0123456789abcdef\n8e03978e-40d5-43e8-bc93-6894a57f9324\n");
         assert_eq!(Entry::decode(&record), Some(e));
         let settled = Entry { state: State::Settled, key: "a \"quoted\" \\ key".into(), fingerprint: String::new(), created_at: -5.0, ..entry() };
         assert_eq!(Entry::decode(&settled.encode()), Some(settled));
@@ -175,31 +180,31 @@ mod tests {
         for bad in [
             "",
             "{\"key\":\"a\"}",
-            "x\n1\n2\n\na",
-            "p\n1\n2\n\n",
+            "x\n1\n2\n\na\n",
+            "p\n1\n2\n\n\n",
+            "p\n1\n2\n\na\nb\n",
             "p\n1\n2\n\na\nb",
-            "p\n1.5\n2\n\na",
-            "p\n1e3\n2\n\na",
-            "p\n-\n2\n\na",
-            "p\n12345678901234567\n2\n\na",
-            "p\n1\n2\n\n padded ",
-            "p\n1\n2\n\nk\u{e9}",
+            "p\n1.5\n2\n\na\n",
+            "p\n1e3\n2\n\na\n",
+            "p\n-\n2\n\na\n",
+            "p\n12345678901234567\n2\n\na\n",
+            "p\n1\n2\n\n padded \n",
+            "p\n1\n2\n\nk\u{e9}\n",
         ] {
             assert_eq!(Entry::decode(bad), None, "{bad:?}");
         }
-        // Every truncation of a valid record but the ones that cut the key
-        // only is refused, and none panics.
-        let key_at = full.rfind('\n').unwrap_or(0) + 1;
+        // Every truncation of a valid record is refused (none is read as a
+        // shorter key), and none panics.
         for cut in 0..full.len() {
             if let Some(prefix) = full.get(..cut) {
-                assert_eq!(Entry::decode(prefix).is_some(), cut > key_at, "{prefix:?}");
+                assert_eq!(Entry::decode(prefix), None, "{prefix:?}");
             }
         }
     }
 
     #[test]
     fn timestamps_are_clamped_to_what_an_f64_holds_exactly() {
-        let e = Entry::decode("s\n9999999999999999\n-9999999999999999\n\nk");
+        let e = Entry::decode("s\n9999999999999999\n-9999999999999999\n\nk\n");
         assert_eq!(e.map(|e| (e.created_at, e.expires_at)), Some((9_007_199_254_740_991.0, -9_007_199_254_740_991.0)));
         let mut s = String::new();
         push_int(&mut s, f64::NAN);

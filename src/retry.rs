@@ -147,6 +147,7 @@ pub fn trim_ows(v: &str) -> &str {
     while end > start && matches!(b.get(end - 1), Some(b' ' | b'\t')) {
         end -= 1;
     }
+    debug_assert!(v.is_char_boundary(start) && v.is_char_boundary(end));
     // SAFETY: `start` and `end` are the ends of `v` or next to the ASCII
     // bytes trimmed: char boundaries, in order, within `v`.
     unsafe { v.get_unchecked(start..end) }

@@ -1,23 +1,27 @@
 //! Stored entries read back from a backend (`oncefetch::entry::Entry`).
 //!
-//! The engine stores an entry as a *record*, one field per line:
+//! The engine stores an entry as a *record*, one field per line, every line
+//! (the last one too) ending with a LF:
 //!
 //! ```text
-//! p|s LF createdAt LF expiresAt LF fingerprint LF key
+//! p|s LF createdAt LF expiresAt LF fingerprint LF key LF
 //! ```
 //!
 //! (`p` pending, `s` settled; times are integers of 1 to 16 ASCII digits,
 //! optionally negative, clamped to ±(2^53 - 1); the key comes last and is a
-//! non-empty header value). The facade converts records to the SPEC's JSON at
-//! the localStorage boundary, and hands the engine `""` or any other text for
-//! what is not an entry; the memory store keeps records as they are.
+//! non-empty header value; nothing follows its LF). The facade converts
+//! records to the SPEC's JSON at the localStorage boundary, and hands the
+//! engine `""` or any other text for what is not an entry; the memory store
+//! keeps records as they are.
 //!
 //! Anything can sit under our prefix: another script, another version of the
 //! library, a truncated write. `Entry::decode` must take any string without
 //! panicking, accept only entries it can use (a key that is a valid header
 //! value), agree with an independent reader of the record format
-//! ([`reference_decode`]) on every input, and read back exactly what
-//! `Entry::encode` wrote.
+//! ([`reference_decode`]) on every input, read back exactly what
+//! `Entry::encode` wrote, and refuse every proper prefix of a record the
+//! engine writes (a crashed write is never read as another entry, e.g. one
+//! with a shorter key).
 
 use arbitrary::Arbitrary;
 use oncefetch::entry::{Entry, State};
@@ -74,15 +78,16 @@ pub struct Read {
 }
 
 /// A reader of the record format written from its description alone, with
-/// std only, to check `Entry::decode` against: exactly five lines (the key,
-/// the last field, is a header value, which never holds a LF); the state
+/// std only, to check `Entry::decode` against: exactly five lines, each
+/// ending with a LF (split on LF, the text gives six parts, the last one
+/// empty: a missing final LF, or anything after it, is refused); the state
 /// letter; two integers of 1 to 16 ASCII digits after an optional `-`, read
 /// with `str::parse::<i64>` and clamped to ±(2^53 - 1); the fingerprint as
 /// is; a key that is non-empty, only visible ASCII, space and tab, and
 /// neither starts nor ends with space or tab.
 pub fn reference_decode(text: &str) -> Option<Read> {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let [state, created, expires, fingerprint, key] = lines.as_slice() else { return None };
+    let parts: Vec<&str> = text.split('\n').collect();
+    let [state, created, expires, fingerprint, key, ""] = parts.as_slice() else { return None };
     let state = match *state {
         "p" => State::Pending,
         "s" => State::Settled,
@@ -152,7 +157,8 @@ pub struct EntryCase {
     /// Spelling: bit 0 pads both timestamps with leading zeros to 16 digits
     /// (another writer; the reader takes 1 to 16 digits).
     pub layout: u8,
-    /// Where to cut the record (modulo its length), as a crashed write would.
+    /// Where to cut the record (modulo its length: always a proper prefix), as
+    /// a crashed write would.
     pub cut: u16,
 }
 
@@ -196,26 +202,26 @@ pub fn roundtrip(case: &EntryCase) {
         assert_eq!(b.encode(), record, "encode(decode(encode(e))) != encode(e)");
     }
 
-    // A crashed write: every cut before the key's first character is refused;
-    // a cut inside the key reads at most the same entry with a shorter key.
-    // (Only for records the engine writes: a key or fingerprint holding a LF
-    // is never written, and cutting one can leave a record of another entry.)
-    if let Some(b) = back.as_ref().filter(|_| usable_key && one_line_fingerprint) {
-        let key_start = record.rfind('\n').map_or(0, |i| i + 1);
+    // A crashed write: every proper prefix of a record is refused, wherever
+    // the cut falls (before a LF, just after one, inside the key, or just
+    // before the final LF: never read as a shorter key). Checked at every LF
+    // and the byte after it, the key's middle, and `case.cut`. (Only for
+    // records the engine writes: a key or fingerprint holding a LF is never
+    // written, and cutting one can leave a record of another entry.)
+    if back.is_some() && usable_key && one_line_fingerprint {
+        let body = record.strip_suffix('\n').unwrap_or(&record);
+        let key_start = body.rfind('\n').map_or(0, |i| i + 1);
         let mut cuts: Vec<usize> = record.match_indices('\n').flat_map(|(i, _)| [i, i + 1]).collect();
-        cuts.extend([0, usize::from(case.cut) % record.len()]);
-        for cut in cuts {
+        cuts.extend([0, (key_start + record.len()) / 2, record.len() - 1, usize::from(case.cut) % record.len()]);
+        for cut in cuts.into_iter().filter(|&c| c < record.len()) {
+            // Cuts fall on char boundaries here (LFs and the key are ASCII);
+            // `case.cut` may not, inside a fingerprint of any text.
             let Some(prefix) = record.get(..cut) else { continue };
-            if let Some(p) = Entry::decode(prefix) {
-                assert!(cut > key_start, "a record cut before its key decoded: {prefix:?}");
-                assert!(
-                    p.key.len() < b.key.len()
-                        && b.key.starts_with(&p.key)
-                        && (&p.fingerprint, p.created_at, p.expires_at, p.state) == (&b.fingerprint, b.created_at, b.expires_at, b.state),
-                    "a truncated record decoded as {p:?}: {prefix:?}"
-                );
-            }
+            assert_eq!(Entry::decode(prefix), None, "a record cut short at {cut} of {} decoded: {prefix:?}", record.len());
         }
+        // Nor is anything read past the key's LF: another line after it is refused.
+        let longer = format!("{record}{}\n", e.key);
+        assert_eq!(Entry::decode(&longer), None, "a record with a line after its key decoded: {longer:?}");
     }
 
     // Another writer's spelling of the same entry: leading zeros read back equal.
@@ -225,7 +231,7 @@ pub fn roundtrip(case: &EntryCase) {
             format!("{}{:016}", if n < 0 { "-" } else { "" }, n.unsigned_abs())
         };
         let state = if case.settled { "s" } else { "p" };
-        let text = format!("{state}\n{}\n{}\n{}\n{}", pad(e.created_at), pad(e.expires_at), e.fingerprint, e.key);
+        let text = format!("{state}\n{}\n{}\n{}\n{}\n", pad(e.created_at), pad(e.expires_at), e.fingerprint, e.key);
         assert_eq!(Entry::decode(&text).as_ref(), Some(&e), "a zero-padded record does not decode: {text:?}");
     }
 }
@@ -243,38 +249,73 @@ mod tests {
             reference_decode(t).map(|r| (r.entry, r.canonical))
         };
         let e = |state, c: f64, x: f64, fp: &str, key: &str| Entry { key: key.into(), fingerprint: fp.into(), created_at: c, expires_at: x, state };
-        assert_eq!(read("p\n1\n2\nab\nk"), Some((e(State::Pending, 1.0, 2.0, "ab", "k"), true)));
-        assert_eq!(read("s\n-5\n0\n\na \"q\" \\ b"), Some((e(State::Settled, -5.0, 0.0, "", "a \"q\" \\ b"), true)));
-        assert_eq!(read("p\n-0\n007\n\nk"), Some((e(State::Pending, 0.0, 7.0, "", "k"), false)));
-        assert_eq!(read("p\n9999999999999999\n-9999999999999999\n\nk"), Some((e(State::Pending, MAX_SAFE, -MAX_SAFE, "", "k"), false)));
-        assert_eq!(read("p\n9007199254740991\n1\n\tx\r\nk\tk"), Some((e(State::Pending, MAX_SAFE, 1.0, "\tx\r", "k\tk"), true)));
+        assert_eq!(read("p\n1\n2\nab\nk\n"), Some((e(State::Pending, 1.0, 2.0, "ab", "k"), true)));
+        assert_eq!(read("p\n1\n2\n\na\n"), Some((e(State::Pending, 1.0, 2.0, "", "a"), true)));
+        assert_eq!(read("s\n-5\n0\n\na \"q\" \\ b\n"), Some((e(State::Settled, -5.0, 0.0, "", "a \"q\" \\ b"), true)));
+        assert_eq!(read("p\n-0\n007\n\nk\n"), Some((e(State::Pending, 0.0, 7.0, "", "k"), false)));
+        assert_eq!(read("p\n9999999999999999\n-9999999999999999\n\nk\n"), Some((e(State::Pending, MAX_SAFE, -MAX_SAFE, "", "k"), false)));
+        assert_eq!(read("p\n9007199254740991\n1\n\tx\r\nk\tk\n"), Some((e(State::Pending, MAX_SAFE, 1.0, "\tx\r", "k\tk"), true)));
         for bad in [
             "",
+            "\n",
             "{\"key\":\"a\"}",
-            "x\n1\n2\n\na",
-            "P\n1\n2\n\na",
+            // Not terminated: the final LF is missing (a write cut just before it).
+            "p\n1\n2\n\na",
+            "p\n1\n2\nab\nk",
+            "s\n-5\n0\n\na \"q\" \\ b",
+            // Cut short further back.
             "p\n1\n2\n\n",
-            "p\n1\n2\n\na\n",
+            "p\n1\n2\n",
+            "p\n1\n2\na\n",
+            // Another line after the key's LF, terminated or not.
+            "p\n1\n2\n\na\nb\n",
             "p\n1\n2\n\na\nb",
-            "p\n1\n2\na",
-            "p\n1.5\n2\n\na",
-            "p\n1e3\n2\n\na",
-            "p\n+1\n2\n\na",
-            "p\n--1\n2\n\na",
-            "p\n-\n2\n\na",
-            "p\n\n2\n\na",
-            "p\n 1\n2\n\na",
-            "p\n12345678901234567\n2\n\na",
-            "p\n-12345678901234567\n2\n\na",
-            "p\n1\n2\n\n padded",
-            "p\n1\n2\n\npadded\t",
-            "p\n1\n2\n\nk\u{e9}",
-            "p\n1\n2\n\nk\r",
-            "p\n1\n2\n\nk\u{7f}",
-            "p\r\n1\r\n2\r\n\r\nk",
+            "p\n1\n2\n\na\n\n",
+            // A LF inside the key: two lines where the key should be.
+            "p\n1\n2\n\nk\ney\n",
+            // The state letter.
+            "x\n1\n2\n\na\n",
+            "P\n1\n2\n\na\n",
+            // The timestamps.
+            "p\n1.5\n2\n\na\n",
+            "p\n1e3\n2\n\na\n",
+            "p\n+1\n2\n\na\n",
+            "p\n--1\n2\n\na\n",
+            "p\n-\n2\n\na\n",
+            "p\n\n2\n\na\n",
+            "p\n 1\n2\n\na\n",
+            "p\n1\n2 \n\na\n",
+            "p\n12345678901234567\n2\n\na\n",
+            "p\n-12345678901234567\n2\n\na\n",
+            // The key.
+            "p\n1\n2\n\n\n",
+            "p\n1\n2\n\n padded\n",
+            "p\n1\n2\n\npadded\t\n",
+            "p\n1\n2\n\nk\u{e9}\n",
+            "p\n1\n2\n\nk\r\n",
+            "p\n1\n2\n\nk\u{7f}\n",
+            // CRLF line ends.
+            "p\r\n1\r\n2\r\n\r\nk\r\n",
         ] {
             assert!(reference_decode(bad).is_none(), "{bad:?}");
             parse(bad.as_bytes());
+        }
+    }
+
+    /// `roundtrip` on an entry the engine writes, cut at every length and
+    /// spelled both ways (the fuzzer varies everything else).
+    #[test]
+    fn roundtrip_cuts_a_written_record_everywhere() {
+        for cut in 0..100 {
+            roundtrip(&EntryCase {
+                key: "8e03978e-40d5-43e8-bc93-6894a57f9324".into(),
+                fingerprint: "0123456789abcdef".into(),
+                created_at: Stamp::Safe(1_700_000_000_000),
+                expires_at: Stamp::Safe(1_700_086_400_000),
+                settled: cut % 2 == 0,
+                layout: cut as u8,
+                cut,
+            });
         }
     }
 }

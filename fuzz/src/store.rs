@@ -171,8 +171,9 @@ pub enum Value {
         /// Settled or pending.
         settled: bool,
     },
-    /// A record cut short (a crashed write, another version): refused, or,
-    /// when the cut falls inside the key, an entry with a shorter key.
+    /// A record cut short (a crashed write, another version): always a
+    /// proper prefix of a record, so always refused (every field, the key
+    /// too, ends with a LF), whether the cut falls inside the key or not.
     Truncated(u8),
     /// Any text.
     Text(String),
@@ -382,7 +383,12 @@ pub fn run(case: &StoreCase) {
             Op::Faults(bits) => shared.borrow_mut().faults = bits & 0x0f,
             Op::Quota(q) => shared.borrow_mut().quota = q.map(usize::from),
             Op::External(slot, v) => {
-                shared.borrow_mut().set(&slot.sk(), &v.text(now));
+                let text = v.text(now);
+                if let Value::Truncated(_) = v {
+                    // A crashed write is never an entry the store would read (as a shorter key, say).
+                    assert_eq!(Entry::decode(&text), None, "a truncated record decodes: {text:?}");
+                }
+                shared.borrow_mut().set(&slot.sk(), &text);
                 saved.remove(&slot.sk());
                 external = true;
             }

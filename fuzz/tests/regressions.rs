@@ -127,7 +127,7 @@ fn bug_huge_key_ttl_loses_every_key() {
 #[test]
 
 fn bug_timestamps_above_2_pow_53_do_not_round_trip() {
-    for text in ["p\n1\n9999999999999999\n\nk", "s\n-9999999999999999\n9007199254740992\n\nk"] {
+    for text in ["p\n1\n9999999999999999\n\nk\n", "s\n-9999999999999999\n9007199254740992\n\nk\n"] {
         let e = Entry::decode(text).expect("decodes");
         assert_eq!(Entry::decode(&e.encode()), Some(e));
     }
