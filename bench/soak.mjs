@@ -242,7 +242,15 @@ function installSoak() {
     const info = client.info(res);
     count(`${res.status}${info?.replayed ? " replayed" : ""}${info?.coalesced ? " coalesced" : ""}`);
     if (info?.attempts > 1) count("retried");
-    const text = await res.text();
+    let text;
+    try {
+      text = await res.text();
+    } catch (e) {
+      // Aborted after its answer arrived: as with fetch, the caller's abort
+      // stops the body it is reading (SPEC B4). Anything else is counted too.
+      count(ac?.signal.aborted && e?.name === "AbortError" ? "body read aborted" : `body read failed ${e?.name}`);
+      return;
+    }
     if (res.status >= 200 && res.status < 300) {
       let payload = null;
       try { payload = JSON.parse(text); } catch { /* an injected answer */ }
