@@ -1,10 +1,10 @@
 //! Findings of the fuzzers, as plain tests (stable Rust, no libFuzzer):
 //! `cargo test --manifest-path fuzz/Cargo.toml`.
 //!
-//! Tests marked `#[ignore = "BUG: ..."]` reproduce defects the library has
-//! today; `cargo test --manifest-path fuzz/Cargo.toml -- --ignored` runs them
-//! (they fail until fixed; then drop the `ignore`). The `strict` feature of
-//! the fuzz targets asserts the same properties on random inputs.
+//! The `bug_…` tests reproduce defects the fuzzers found; all are fixed and
+//! pass. A new defect gets a test marked `#[ignore = "BUG: ..."]` (run with
+//! `-- --ignored`) until it is fixed. The `strict` feature of the fuzz
+//! targets asserts the same properties on random inputs (see README.md).
 
 use std::cell::RefCell;
 use std::rc::Rc;
