@@ -126,6 +126,8 @@ pub struct Slot {
 /// so bounds are enforced without rescanning storage on every write.
 pub struct Store<B: Backend> {
     primary: Option<B>,
+    /// The fall-back, and meanwhile a mirror of every record this page read
+    /// from or wrote to `primary` (what a later fault must not lose).
     memory: MemoryBackend,
     /// Storage key → times of every entry we know of, so bounds and expiry
     /// are enforced without reading storage back.
@@ -176,12 +178,12 @@ impl<B: Backend> Store<B> {
     }
 
     /// The storage cannot be read (missing, SecurityError) or trusted
-    /// (corrupt entries): everything moves to memory.
+    /// (corrupt entries): everything moves to memory, where the records this
+    /// page read or wrote already are (the memory mirrors them), so the index
+    /// still counts them and none is forgotten (SPEC B10).
     fn fall_back(&mut self, why: Fault) {
         self.primary = None;
         self.note_fault(why);
-        // Entries of the faulty storage are no longer ours to count.
-        self.index.clear();
     }
 
     fn get_raw(&mut self, k: &str) -> Option<String> {
@@ -197,22 +199,21 @@ impl<B: Backend> Store<B> {
             Ok(v) => v,
             Err(f) => {
                 self.fall_back(f);
-                None
+                // The memory mirrors what this page read or wrote.
+                self.memory.get(k).ok().flatten().filter(|v| v != TOMBSTONE)
             }
         }
     }
 
+    /// Writes to storage, and always to memory too: a storage that fails
+    /// later (reads that start throwing, a corrupt entry) loses nothing this
+    /// page wrote.
     fn set_raw(&mut self, k: &str, v: &str) {
         if !self.writes_to_memory {
-            if let Some(p) = self.primary.as_mut() {
-                match p.set(k, v) {
-                    Ok(()) => return,
-                    Err(f) => {
-                        // Full (QuotaExceededError): keep reading what is there.
-                        self.writes_to_memory = true;
-                        self.note_fault(f);
-                    }
-                }
+            if let Some(Err(f)) = self.primary.as_mut().map(|p| p.set(k, v)) {
+                // Full (QuotaExceededError): keep reading what is there.
+                self.writes_to_memory = true;
+                self.note_fault(f);
             }
         }
         let _ = self.memory.set(k, v);
@@ -259,6 +260,7 @@ impl<B: Backend> Store<B> {
                 Some(e) if e.expired(now) => self.remove_raw(&k),
                 Some(e) => {
                     self.index.insert(&k, Slot { created_at: e.created_at, expires_at: e.expires_at, text: String::new() });
+                    let _ = self.memory.set(&k, &e.encode()); // the mirror (see set_raw)
                 }
                 None => {}
             }
@@ -510,6 +512,21 @@ mod tests {
         assert_eq!(s.load(&sk("a", "y"), 0.0), None);
         s.save(&sk("a", "x"), &entry("k3", 0.0, 100.0), 10, 0.0);
         assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k3".into()), "a new write shows again");
+    }
+
+    #[test]
+    fn b10_storage_that_starts_throwing_forgets_nothing_this_page_read_or_wrote() {
+        let mut b = Flaky::default();
+        let _ = b.set(&sk("a", "old"), &entry("k0", 0.0, 100.0).encode()); // from an earlier page
+        let mut s = Store::open(Some(b), 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        if let Some(p) = s.primary.as_mut() {
+            p.fail_get = true; // getItem and key() throw from now on
+        }
+        assert_eq!(s.load(&sk("a", "x"), 1.0).map(|e| e.key), Some("k1".into()), "written before the fault");
+        assert!(s.fell_back());
+        assert_eq!(s.load(&sk("a", "old"), 1.0).map(|e| e.key), Some("k0".into()), "read at start-up");
+        assert_eq!(s.count(&scope_prefix("a")), 2, "still counted against the bound");
     }
 
     #[test]
