@@ -25,7 +25,8 @@ interface Exports {
   admin(e: number, op: number, scope: number, action: number, now: number): number;
 }
 
-/** Where events go: the facade's sink. */
+/** Where events go: the facade's sink. `key` is the key's first 8
+ * characters, or for "storage-fallback" the fault met. */
 export interface Sink {
   emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number): void;
 }
@@ -357,9 +358,7 @@ export class Engine {
   /** Hands the events the call emitted to the sink, with the call's label. */
   private drain(label: string): void {
     for (let i = 0; i < emitted.length; i += 5) {
-      const type = KINDS[emitted[i] as number], text = emitted[i + 4] as string;
-      if (type === "storage-fallback") this.sink.emit(type, text, "", 0, 0, 0);
-      else this.sink.emit(type, label, text, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
+      this.sink.emit(KINDS[emitted[i] as number], label, emitted[i + 4] as string, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
     }
     emitted.length = 0;
   }

@@ -436,7 +436,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   const sink = {
     emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number) {
       queued.push(type === "storage-fallback"
-        ? { type, action: "", key: "", attempt, status, delayMs, reason: action }
+        ? { type, action: "", key: "", attempt, status, delayMs, reason: key }
         : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs });
       if (queued.length === 1) queueMicrotask(dispatch);
     },
