@@ -73,7 +73,7 @@ struct Flight {
     key: String,
 }
 
-/// One client's engine: its store, its flights, its queued events.
+/// One client's engine: its store, its flights, where its events go.
 pub struct Engine {
     ttl_ms: f64,
     settle_ms: f64,
@@ -89,8 +89,8 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the store (pruning expired entries) and returns the engine;
-    /// `memory`: never touch localStorage. `observed`: queue events (see
-    /// [`Engine::take_events`]); a storage fall-back is queued regardless.
+    /// `memory`: never touch localStorage. `observed`: emit events (see
+    /// [`Events`]); a storage fall-back is emitted regardless.
     pub fn new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: bool, observed: bool, now: f64) -> Engine {
         let store = Store::open((!memory).then_some(LocalStorage), now);
         let mut e = Engine {
@@ -350,13 +350,13 @@ impl Engine {
 
     fn report_fallback(&mut self) {
         if let Some(why) = self.store.take_fallback() {
-            // Queued even when unobserved at the time: a listener added right
+            // Emitted even when unobserved at the time: a listener added right
             // after createClient must see it (the facade buffers it).
             self.events.push(Kind::StorageFallback, &why, 0, 0, 0.0);
         }
     }
 
-    /// Queues an event when observed; `key` is shortened to its first 8 characters.
+    /// Emits an event when observed; `key` is shortened to its first 8 characters.
     fn event(&mut self, kind: Kind, key: &str, attempt: u32, status: i32, delay_ms: f64) {
         if self.observed {
             self.events.push(kind, short(key), attempt, status, delay_ms);

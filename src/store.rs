@@ -186,21 +186,30 @@ impl<B: Backend> Store<B> {
         self.note_fault(why);
     }
 
+    /// The record under `k`. Storage is the truth while it takes this
+    /// page's writes (other tabs write there too); after a quota fault the
+    /// memory holds this page's newer writes and is asked first; once storage
+    /// is gone (or fails here) the memory answers alone.
     fn get_raw(&mut self, k: &str) -> Option<String> {
-        if self.writes_to_memory || self.primary.is_none() {
-            match self.memory.get(k) {
-                Ok(Some(v)) if v == TOMBSTONE => return None,
-                Ok(Some(v)) => return Some(v),
-                _ => {}
+        if !self.writes_to_memory {
+            if let Some(v) = self.read_primary(k) {
+                return v;
             }
         }
-        let p = self.primary.as_ref()?;
-        match p.get(k) {
-            Ok(v) => v,
+        if let Ok(Some(v)) = self.memory.get(k) {
+            return (v != TOMBSTONE).then_some(v);
+        }
+        self.read_primary(k).flatten()
+    }
+
+    /// Storage's value under `k`; `None` without storage, or when the read
+    /// fails (the store then falls back to memory).
+    fn read_primary(&mut self, k: &str) -> Option<Option<String>> {
+        match self.primary.as_ref()?.get(k) {
+            Ok(v) => Some(v),
             Err(f) => {
                 self.fall_back(f);
-                // The memory mirrors what this page read or wrote.
-                self.memory.get(k).ok().flatten().filter(|v| v != TOMBSTONE)
+                None
             }
         }
     }

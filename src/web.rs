@@ -3,9 +3,9 @@
 //! The shipped module (feature `tiny`) imports six small functions from the
 //! facade (`js/engine.ts`, import module `"oncefetch"`) instead of using
 //! wasm-bindgen: no glue, no externref table. Other builds (the browser tests
-//! under wasm-bindgen-test) bind the same calls with wasm-bindgen. Either way
+//! under wasm-bindgen-test) bind the same calls with wasm-bindgen. In both,
 //! entries cross as records ([`Entry::encode`](crate::entry::Entry::encode))
-//! and are stored as the SPEC's JSON by `js/codec.js`. Either way
+//! and are stored as the SPEC's JSON by `js/codec.js`, and
 //! a page with no `window` (a worker, Node), a missing `localStorage` or a
 //! getter that throws `SecurityError` surfaces as a caught error — a
 //! [`Fault`] — instead of a trap.
