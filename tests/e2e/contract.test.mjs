@@ -708,6 +708,24 @@ test("B5 an entry another version wrote in another JSON spelling (order, spaces,
   assert.equal(out.stored.state, "settled");
 });
 
+test("B10 localStorage that starts throwing mid-session: the key this page wrote ahead is still sent, with one storage-fallback", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const events = [];
+    c.on((e) => events.push(e.type));
+    const a = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:3", headers: { "x-fault": "status=503" }, retry: false });
+    const gone = () => { throw new DOMException("gone", "SecurityError"); };
+    for (const m of ["getItem", "setItem", "removeItem", "key"]) Storage.prototype[m] = gone;
+    const b = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:3" });
+    return { ka: c.info(a).key, kb: c.info(b).key, fromStorage: c.info(b).fromStorage, status: b.status, fallbacks: events.filter((e) => e === "storage-fallback").length };
+  });
+  assert.equal(out.status, 200);
+  assert.equal(out.kb, out.ka, "the pending key is not lost when storage starts failing");
+  assert.equal(out.fromStorage, true);
+  assert.equal(out.fallbacks, 1);
+});
+
 test("B10 after a quota fault, a key already pending in localStorage is still sent", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
