@@ -132,9 +132,11 @@ pub struct Store<B: Backend> {
     /// Storage key → times of every entry we know of, so bounds and expiry
     /// are enforced without reading storage back.
     index: SortedMap<Slot>,
-    /// After a write fault (quota): new writes go to memory, but the entries
-    /// already in storage stay readable — a pending key must not be lost.
+    /// After any fault (see `fall_back`): new writes go to memory.
     writes_to_memory: bool,
+    /// `clear()` could not list storage's keys: what it may have missed
+    /// there is not read back (only the memory is read from then on).
+    unlisted: bool,
     fallback: Option<String>,
     fallback_reported: bool,
 }
@@ -148,6 +150,7 @@ impl<B: Backend> Store<B> {
             memory: MemoryBackend::default(),
             index: SortedMap::default(),
             writes_to_memory: false,
+            unlisted: false,
             fallback: None,
             fallback_reported: false,
         };
@@ -177,19 +180,21 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    /// The storage cannot be read (missing, SecurityError) or trusted
-    /// (corrupt entries): everything moves to memory, where the records this
-    /// page read or wrote already are (the memory mirrors them), so the index
-    /// still counts them and none is forgotten (SPEC B10).
+    /// A storage fault (SPEC B10): full, throwing, or holding a corrupt or
+    /// foreign entry. New writes go to memory from now on. Reads still ask
+    /// storage after the memory, which mirrors every record this page read or
+    /// wrote: an entry stored before the fault (a pending key written before
+    /// a reload, say) is never lost, and one that cannot be read is answered
+    /// by the mirror. Removals still reach storage (expiry, `release`,
+    /// `clear()`), or a key this page dropped would come back after a reload.
     fn fall_back(&mut self, why: Fault) {
-        self.primary = None;
+        self.writes_to_memory = true;
         self.note_fault(why);
     }
 
     /// The record under `k`. Storage is the truth while it takes this
-    /// page's writes (other tabs write there too); after a quota fault the
-    /// memory holds this page's newer writes and is asked first; once storage
-    /// is gone (or fails here) the memory answers alone.
+    /// page's writes (other tabs write there too); after a fault the memory,
+    /// which holds this page's newer writes, is asked first, then storage.
     fn get_raw(&mut self, k: &str) -> Option<String> {
         if !self.writes_to_memory {
             if let Some(v) = self.read_primary(k) {
@@ -199,14 +204,22 @@ impl<B: Backend> Store<B> {
         if let Ok(Some(v)) = self.memory.get(k) {
             return (v != TOMBSTONE).then_some(v);
         }
+        if self.unlisted {
+            return None;
+        }
         self.read_primary(k).flatten()
     }
 
-    /// Storage's value under `k`; `None` without storage, or when the read
-    /// fails (the store then falls back to memory).
+    /// Storage's value under `k`, mirrored in memory; `None` without storage,
+    /// or when the read fails (the store then falls back to memory).
     fn read_primary(&mut self, k: &str) -> Option<Option<String>> {
         match self.primary.as_ref()?.get(k) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                if let Some(v) = &v {
+                    let _ = self.memory.set(k, v);
+                }
+                Some(v)
+            }
             Err(f) => {
                 self.fall_back(f);
                 None
@@ -220,61 +233,49 @@ impl<B: Backend> Store<B> {
     fn set_raw(&mut self, k: &str, v: &str) {
         if !self.writes_to_memory {
             if let Some(Err(f)) = self.primary.as_mut().map(|p| p.set(k, v)) {
-                // Full (QuotaExceededError): keep reading what is there.
-                self.writes_to_memory = true;
-                self.note_fault(f);
+                self.fall_back(f); // full (QuotaExceededError)
             }
         }
         let _ = self.memory.set(k, v);
     }
 
     fn remove_raw(&mut self, k: &str) {
-        let mut still_stored = false;
-        if let Some(p) = self.primary.as_mut() {
-            if let Err(f) = p.remove(k) {
-                if self.writes_to_memory {
-                    still_stored = true;
-                } else {
-                    self.fall_back(f);
-                }
-            }
-        }
-        if still_stored && self.primary.is_some() {
-            // Storage refused the removal but stays readable: hide its copy.
+        if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
+            self.fall_back(f);
+            // Storage refused the removal and is still read: hide its copy.
             let _ = self.memory.set(k, TOMBSTONE);
         } else {
             let _ = self.memory.remove(k);
         }
     }
 
-    /// The keys in storage (ours and others'); none once it failed.
-    fn stored_keys(&mut self) -> Vec<String> {
+    /// The keys in storage (ours and others'); `None` when listing fails.
+    fn stored_keys(&mut self) -> Option<Vec<String>> {
         match self.primary.as_ref().map(|p| p.keys()) {
-            Some(Ok(keys)) => keys,
+            Some(Ok(keys)) => Some(keys),
             Some(Err(f)) => {
                 self.fall_back(f);
-                Vec::new()
+                None
             }
-            None => Vec::new(),
+            None => Some(Vec::new()),
         }
     }
 
     /// Reads every entry under our prefix in storage, at start-up (the memory
-    /// fall-back is still empty): prunes expired ones, indexes the others,
-    /// and falls back to memory when one is corrupt or foreign (another
-    /// script writes into our namespace: the storage cannot be trusted).
+    /// fall-back is still empty): prunes expired ones, and indexes and
+    /// mirrors the others. A corrupt or foreign one (another script writes
+    /// into our namespace) makes the store fall back, but the valid ones
+    /// around it are still indexed: a pending key written before the reload
+    /// is sent again (SPEC B5, B10).
     fn scan(&mut self, now: f64) {
-        for k in self.stored_keys().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
+        for k in self.stored_keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
             match self.read(&k) {
                 Some(e) if e.expired(now) => self.remove_raw(&k),
                 Some(e) => {
+                    // (Mirrored by the read.)
                     self.index.insert(&k, Slot { created_at: e.created_at, expires_at: e.expires_at, text: String::new() });
-                    let _ = self.memory.set(&k, &e.encode()); // the mirror (see set_raw)
                 }
                 None => {}
-            }
-            if self.primary.is_none() {
-                break; // fell back: what is left in storage is no longer ours to prune
             }
         }
     }
@@ -351,7 +352,14 @@ impl<B: Backend> Store<B> {
     /// the memory fall-back. Values are never read: a storage whose reads
     /// fail may still accept removals (SPEC B13).
     pub fn clear_prefix(&mut self, prefix: &str) {
-        let mut mine: Vec<String> = self.stored_keys().into_iter().filter(|k| k.starts_with(prefix)).collect();
+        let mut mine: Vec<String> = match self.stored_keys() {
+            Some(keys) => keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
+            None => {
+                // What storage holds of the scope cannot be found: never read it.
+                self.unlisted = true;
+                Vec::new()
+            }
+        };
         // A key in both lists is removed twice: the second time is a no-op.
         // (No merge of the two lists: that was quadratic in the scope's size.)
         mine.extend(self.memory.0.with_prefix(prefix).iter().map(|(k, _)| k.clone()));
@@ -590,5 +598,42 @@ mod tests {
         s.clear_prefix(&scope_prefix("a"));
         let left = s.primary.as_ref().map(|p| p.map.keys().map(|k| k.len()).unwrap_or(99));
         assert_eq!(left, Some(0), "every key of the scope left storage");
+    }
+
+    #[test]
+    fn b13_removals_reach_storage_after_a_corrupt_entry_fall_back() {
+        let mut b = Flaky::default();
+        let _ = b.set(&sk("a", "x"), &entry("k1", 0.0, 100.0).encode());
+        let _ = b.set(&sk("b", "x"), &entry("k3", 0.0, 100.0).encode());
+        let _ = b.set(&format!("{STORAGE_PREFIX}zz"), "foreign");
+        let mut s = Store::open(Some(b), 0.0);
+        assert!(s.fell_back());
+        let stored = |s: &Store<Flaky>| s.primary.as_ref().map(|d| d.map.keys().unwrap_or_default()).unwrap_or_default();
+        s.remove(&sk("b", "x")); // `release`
+        assert!(!stored(&s).contains(&sk("b", "x")), "a released key stays in storage");
+        if let Some(p) = s.primary.as_mut() {
+            let _ = p.set(&sk("a", "z"), &entry("k4", 0.0, 100.0).encode()); // another tab's, since start-up
+        }
+        s.clear_prefix(&scope_prefix("a"));
+        let left = stored(&s);
+        assert!(!left.iter().any(|k| k.starts_with(&scope_prefix("a"))), "clear() left keys of its scope: {left:?}");
+        assert!(left.contains(&format!("{STORAGE_PREFIX}zz")), "clear() removed what is not in its scope");
+    }
+
+    #[test]
+    fn b10_a_corrupt_entry_does_not_hide_the_valid_ones() {
+        // The reload after a pending key was written, and another script (or
+        // a crashed write) left something else under our prefix.
+        let mut b = Flaky::default();
+        let _ = b.set(&format!("{STORAGE_PREFIX}00"), "foreign"); // scanned first
+        let _ = b.set(&sk("a", "x"), &entry("k1", 0.0, 100.0).encode());
+        let mut s = Store::open(Some(b), 0.0);
+        assert!(s.fell_back());
+        assert_eq!(s.load(&sk("a", "x"), 1.0).map(|e| e.key), Some("k1".into()), "the pending key is lost");
+        assert_eq!(s.count(&scope_prefix("a")), 1, "the valid entry is not indexed");
+        s.save(&sk("a", "y"), &entry("k2", 0.0, 100.0), 10, 0.0);
+        let stored = s.primary.as_ref().map(|p| p.map.keys().unwrap_or_default()).unwrap_or_default();
+        assert!(!stored.contains(&sk("a", "y")), "a write after the fall-back went to storage");
+        assert!(s.load(&sk("a", "y"), 1.0).is_some());
     }
 }

@@ -180,3 +180,66 @@ fn bug_clear_after_fallback_leaves_keys_in_storage() {
     let mut reloaded = Store::open(Some(Faulty(shared.clone())), NOW + 1.0);
     assert_eq!(reloaded.load(&sk("u", "a"), NOW + 1.0), None, "a key cleared at logout is back after a reload");
 }
+
+/// SPEC B5 and B10: a foreign or corrupt entry met at start-up (another
+/// script writing under our prefix, a crashed write) made the store stop
+/// reading localStorage at all, so the pending key this page had written
+/// before the reload was not found: the same action got a new key. (Found by
+/// `--strict` store_ops after a `Foreign` write and a `Reopen`.)
+#[test]
+fn bug_foreign_entry_at_start_up_hides_the_pending_keys() {
+    let (shared, mut store) = storage();
+    store.save(&sk("u", "a"), &pending("k-a", NOW, DAY), 10, NOW);
+    shared.borrow_mut().items.insert(0, ("oncefetch:1:".into(), "someone else's".into())); // read first
+    let mut reloaded = Store::open(Some(Faulty(shared.clone())), NOW + 1.0);
+    assert!(reloaded.fell_back());
+    assert_eq!(reloaded.load(&sk("u", "a"), NOW + 1.0).map(|e| e.key), Some("k-a".into()), "the pending key is lost");
+}
+
+/// SPEC B13: after a fall-back caused by a corrupt entry, `clear()` and
+/// `release` no longer reached localStorage, so the scope's keys came back
+/// after a reload.
+#[test]
+fn bug_clear_after_a_corrupt_entry_fall_back_leaves_keys_in_storage() {
+    let (shared, mut store) = storage();
+    store.save(&sk("u", "a"), &pending("k-a", NOW, DAY), 10, NOW);
+    shared.borrow_mut().set("oncefetch:1:zz", "{corrupt");
+    assert_eq!(store.load("oncefetch:1:zz", NOW), None);
+    assert!(store.fell_back());
+    shared.borrow_mut().set(&sk("u", "b"), &pending("k-b", NOW, DAY).encode()); // another tab's
+    store.clear_prefix(&scope_prefix("u"));
+    assert_eq!(shared.borrow().under(&scope_prefix("u")), Vec::<String>::new(), "clear() left keys of its scope");
+}
+
+/// SPEC B13: once the store reads localStorage after a fall-back, a key that
+/// `clear()` could not remove there (removeItem throwing) must stay hidden,
+/// or the cleared scope's entry is loaded again in the same page. (The old
+/// store kept this by never reading storage after a fault; the first version
+/// of the fix above broke it, and non-strict store_ops found that.)
+#[test]
+fn clear_that_storage_refuses_still_hides_the_scope() {
+    let (shared, mut store) = storage();
+    shared.borrow_mut().set(&sk("u", "b"), &pending("k-b", NOW, DAY).encode()); // another tab's, never read here
+    shared.borrow_mut().faults = 4; // removeItem throws
+    store.clear_prefix(&scope_prefix("u"));
+    assert_eq!(store.load(&sk("u", "b"), NOW), None, "cleared, yet still loaded");
+}
+
+/// SPEC B5 and B13 with a storage whose `key(i)` throws but whose reads
+/// work: after a reload the pending key is still read (found by `--strict`
+/// store_ops), and a `clear()` that cannot list the scope's keys hides what
+/// storage may still hold of that scope: the store reads only its memory
+/// from then on, which mirrors every record it read or wrote.
+#[test]
+fn storage_that_cannot_list_keys_still_reads_pending_keys_and_clear_hides_the_scope() {
+    let (shared, mut store) = storage();
+    store.save(&sk("u", "a"), &pending("k-a", NOW, DAY), 10, NOW);
+    store.save(&sk("v", "a"), &pending("k-va", NOW, DAY), 10, NOW);
+    shared.borrow_mut().faults = 8; // key(i) throws
+    let mut reloaded = Store::open(Some(Faulty(shared.clone())), NOW + 1.0);
+    assert_eq!(reloaded.load(&sk("u", "a"), NOW + 1.0).map(|e| e.key), Some("k-a".into()), "the pending key is lost");
+    assert!(reloaded.load(&sk("v", "a"), NOW + 1.0).is_some());
+    reloaded.clear_prefix(&scope_prefix("u"));
+    assert_eq!(reloaded.load(&sk("u", "a"), NOW + 1.0), None, "cleared, yet still loaded");
+    assert_eq!(reloaded.load(&sk("v", "a"), NOW + 1.0).map(|e| e.key), Some("k-va".into()), "clear() hid another scope's key this page had read");
+}

@@ -744,6 +744,34 @@ test("B10 after a quota fault, a key already pending in localStorage is still se
   assert.equal(out.fallbacks, 1);
 });
 
+test("B10 a foreign entry found at start-up: the pending key written before it is still sent, new writes stay in memory, and clear() still empties the scope in localStorage", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const first = createClient();
+    const a = await first.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:4", headers: { "x-fault": "status=503" }, retry: false });
+    localStorage.setItem("oncefetch:1:00", "someone else's"); // read before our entry at start-up
+    const c = createClient(); // a reload: the store reads localStorage again
+    const events = [];
+    c.on((e) => events.push(e.type));
+    const b = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:4" });
+    await c.fetch("/api/echo", { method: "POST", body: "new", action: "pay:5" });
+    const ours = () => Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:1:") && k !== "oncefetch:1:00");
+    const before = ours().length;
+    await c.clear();
+    return {
+      ka: first.info(a).key, kb: c.info(b).key, fromStorage: c.info(b).fromStorage,
+      fallbacks: events.filter((e) => e === "storage-fallback").length,
+      before, after: ours().length, foreign: localStorage.getItem("oncefetch:1:00"),
+    };
+  });
+  assert.equal(out.kb, out.ka, "the pending key is not lost behind a foreign entry");
+  assert.equal(out.fromStorage, true);
+  assert.equal(out.fallbacks, 1);
+  assert.equal(out.before, 1, "pay:4's entry is in localStorage, pay:5's (written after the fall-back) is not");
+  assert.equal(out.after, 0, "clear() removed the scope's entries from localStorage");
+  assert.equal(out.foreign, "someone else's", "clear() left what is not ours");
+});
+
 // ------------------------------------------------------------------ B11 events
 
 test("B11 events and the debug log: types in order, keys cut to 8 characters", async (t) => {
