@@ -3,9 +3,9 @@
 //!
 //! The logic is generic over [`Backend`], a string map holding entries as
 //! records ([`Entry::encode`]); the browser's localStorage is one backend
-//! (see `web.rs`: the facade stores the records as the SPEC's JSON),
-//! [`MemoryBackend`] another, so everything here is covered by plain
-//! `cargo test`.
+//! (see `web.rs`: the facade stores the records as the SPEC's JSON); the
+//! tests' backends are plain maps with switchable faults, so everything here
+//! is covered by plain `cargo test`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -31,10 +31,6 @@ pub trait Backend {
     fn keys(&self) -> Result<Vec<String>, Fault>;
 }
 
-/// In the memory fall-back, marks an entry that storage refused to remove
-/// (no entry we write is ever empty).
-const TOMBSTONE: &str = "";
-
 /// A map from string keys, sorted by key: lookups by binary search, and the
 /// keys sharing a prefix (one scope's entries) are one contiguous run. Small
 /// in wasm (a B-tree costs ~10 KB) and fast at the sizes we hold (≤ maxEntries
@@ -56,18 +52,13 @@ impl<V> SortedMap<V> {
     pub fn get(&self, k: &str) -> Option<&V> {
         self.find(k).ok().and_then(|i| self.0.get(i)).map(|(_, v)| v)
     }
-    /// Inserts or replaces; returns whether `k` is new.
-    pub fn insert(&mut self, k: &str, v: V) -> bool {
+    /// Inserts or replaces; returns the value replaced.
+    pub fn insert(&mut self, k: &str, v: V) -> Option<V> {
         match self.find(k) {
-            Ok(i) => {
-                if let Some(slot) = self.0.get_mut(i) {
-                    slot.1 = v;
-                }
-                false
-            }
+            Ok(i) => self.0.get_mut(i).map(|slot| core::mem::replace(&mut slot.1, v)),
             Err(i) => {
                 self.0.insert(i, (k.to_owned(), v));
-                true
+                None
             }
         }
     }
@@ -89,32 +80,11 @@ impl<V> SortedMap<V> {
     }
 }
 
-/// An in-memory backend: the fall-back, and the `storage: "memory"` option.
-/// Its map holds the same value type as the store's index (the record in
-/// `text`): one copy of the map's code in the module, not two.
-#[derive(Debug, Default)]
-pub struct MemoryBackend(SortedMap<Slot>);
-
-impl Backend for MemoryBackend {
-    fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-        Ok(self.0.get(k).map(|s| s.text.clone()))
-    }
-    fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-        self.0.insert(k, Slot { text: v.to_owned(), ..Slot::default() });
-        Ok(())
-    }
-    fn remove(&mut self, k: &str) -> Result<(), Fault> {
-        self.0.remove(k);
-        Ok(())
-    }
-    fn keys(&self) -> Result<Vec<String>, Fault> {
-        Ok(self.0.0.iter().map(|(k, _)| k.clone()).collect())
-    }
-}
-
-/// A value of the store's maps: what the index knows of an entry without
-/// reading storage (its times), or what the memory fall-back holds (its
-/// record, in `text`).
+/// What the store knows of one entry: its times, so bounds and expiry are
+/// enforced without reading storage back, and its record, the copy a later
+/// storage fault must not lose. An empty record is a tombstone: storage
+/// refused to remove the entry, and its copy there is hidden (no record we
+/// write is ever empty).
 #[derive(Debug, Clone, Default)]
 pub struct Slot {
     created_at: f64,
@@ -122,16 +92,20 @@ pub struct Slot {
     text: String,
 }
 
-/// Entries of every scope, with an in-memory index (storage key → createdAt)
-/// so bounds are enforced without rescanning storage on every write.
+impl Slot {
+    fn live(&self) -> bool {
+        !self.text.is_empty()
+    }
+}
+
+/// Entries of every scope: in storage (`primary`) and in memory.
 pub struct Store<B: Backend> {
     primary: Option<B>,
-    /// The fall-back, and meanwhile a mirror of every record this page read
-    /// from or wrote to `primary` (what a later fault must not lose).
-    memory: MemoryBackend,
-    /// Storage key → times of every entry we know of, so bounds and expiry
-    /// are enforced without reading storage back.
-    index: SortedMap<Slot>,
+    /// Every entry this page read or wrote, by storage key: the index bounds
+    /// and expiry are enforced with, the mirror of `primary` a later fault
+    /// must not lose, and the whole store without `primary` (storage
+    /// "memory").
+    memory: SortedMap<Slot>,
     /// After any fault (see `fall_back`): new writes go to memory.
     writes_to_memory: bool,
     /// `clear()` could not list storage's keys: what it may have missed
@@ -147,8 +121,7 @@ impl<B: Backend> Store<B> {
     pub fn open(primary: Option<B>, now: f64) -> Self {
         let mut s = Store {
             primary,
-            memory: MemoryBackend::default(),
-            index: SortedMap::default(),
+            memory: SortedMap::default(),
             writes_to_memory: false,
             unlisted: false,
             fallback: None,
@@ -192,17 +165,18 @@ impl<B: Backend> Store<B> {
         self.note_fault(why);
     }
 
-    /// The record under `k`. Storage is the truth while it takes this
-    /// page's writes (other tabs write there too); after a fault the memory,
-    /// which holds this page's newer writes, is asked first, then storage.
-    fn get_raw(&mut self, k: &str) -> Option<String> {
+    /// The record under `k`, and whether it was read from storage. Storage
+    /// is the truth while it takes this page's writes (other tabs write there
+    /// too); after a fault the memory, which holds this page's newer writes,
+    /// is asked first, then storage.
+    fn get_raw(&mut self, k: &str) -> Option<(String, bool)> {
         if !self.writes_to_memory {
             if let Some(v) = self.read_primary(k) {
                 return v;
             }
         }
-        if let Ok(Some(v)) = self.memory.get(k) {
-            return (v != TOMBSTONE).then_some(v);
+        if let Some(s) = self.memory.get(k) {
+            return s.live().then(|| (s.text.clone(), false));
         }
         if self.unlisted {
             return None;
@@ -210,42 +184,15 @@ impl<B: Backend> Store<B> {
         self.read_primary(k).flatten()
     }
 
-    /// Storage's value under `k`, mirrored in memory; `None` without storage,
-    /// or when the read fails (the store then falls back to memory).
-    fn read_primary(&mut self, k: &str) -> Option<Option<String>> {
+    /// Storage's value under `k`; `None` without storage, or when the read
+    /// fails (the store then falls back to memory).
+    fn read_primary(&mut self, k: &str) -> Option<Option<(String, bool)>> {
         match self.primary.as_ref()?.get(k) {
-            Ok(v) => {
-                if let Some(v) = &v {
-                    let _ = self.memory.set(k, v);
-                }
-                Some(v)
-            }
+            Ok(v) => Some(v.map(|v| (v, true))),
             Err(f) => {
                 self.fall_back(f);
                 None
             }
-        }
-    }
-
-    /// Writes to storage, and always to memory too: a storage that fails
-    /// later (reads that start throwing, a corrupt entry) loses nothing this
-    /// page wrote.
-    fn set_raw(&mut self, k: &str, v: &str) {
-        if !self.writes_to_memory {
-            if let Some(Err(f)) = self.primary.as_mut().map(|p| p.set(k, v)) {
-                self.fall_back(f); // full (QuotaExceededError)
-            }
-        }
-        let _ = self.memory.set(k, v);
-    }
-
-    fn remove_raw(&mut self, k: &str) {
-        if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
-            self.fall_back(f);
-            // Storage refused the removal and is still read: hide its copy.
-            let _ = self.memory.set(k, TOMBSTONE);
-        } else {
-            let _ = self.memory.remove(k);
         }
     }
 
@@ -261,30 +208,30 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    /// Reads every entry under our prefix in storage, at start-up (the memory
-    /// fall-back is still empty): prunes expired ones, and indexes and
-    /// mirrors the others. A corrupt or foreign one (another script writes
-    /// into our namespace) makes the store fall back, but the valid ones
-    /// around it are still indexed: a pending key written before the reload
-    /// is sent again (SPEC B5, B10).
+    /// Reads every entry under our prefix in storage, at start-up: prunes
+    /// expired ones; the others are in memory once read. A corrupt or foreign
+    /// one (another script writes into our namespace) makes the store fall
+    /// back, but the valid ones around it are still read: a pending key
+    /// written before the reload is sent again (SPEC B5, B10).
     fn scan(&mut self, now: f64) {
         for k in self.stored_keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
-            match self.read(&k) {
-                Some(e) if e.expired(now) => self.remove_raw(&k),
-                Some(e) => {
-                    // (Mirrored by the read.)
-                    self.index.insert(&k, Slot { created_at: e.created_at, expires_at: e.expires_at, text: String::new() });
-                }
-                None => {}
+            if self.read(&k).is_some_and(|e| e.expired(now)) {
+                self.remove(&k);
             }
         }
     }
 
-    /// Reads and parses `k`; a corrupt value triggers the fall-back.
+    /// Reads and parses `k`, keeping what storage answered in memory; a
+    /// corrupt value triggers the fall-back.
     fn read(&mut self, k: &str) -> Option<Entry> {
-        let text = self.get_raw(k)?;
+        let (text, stored) = self.get_raw(k)?;
         match Entry::decode(&text) {
-            Some(e) => Some(e),
+            Some(e) => {
+                if stored {
+                    self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text });
+                }
+                Some(e)
+            }
             None if self.primary.is_some() => {
                 self.fall_back(Fault(crate::cat(&["corrupt or foreign entry under ", k])));
                 None
@@ -304,34 +251,45 @@ impl<B: Backend> Store<B> {
     }
 
     /// Writes `e` under `k` (write-ahead: callers send only after this
-    /// returns), then keeps at most `max_entries` in the scope of `k`,
-    /// dropping expired entries first, then the oldest.
+    /// returns) to storage until a fault, and always to memory; then keeps at
+    /// most `max_entries` in the scope of `k`, dropping expired entries
+    /// first, then the oldest.
     pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
-        self.set_raw(k, &e.encode());
-        // Only a new key can push the scope over its bound.
-        if self.index.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text: String::new() }) {
+        let text = e.encode();
+        if !self.writes_to_memory {
+            if let Some(Err(f)) = self.primary.as_mut().map(|p| p.set(k, &text)) {
+                self.fall_back(f); // full (QuotaExceededError)
+            }
+        }
+        // Only a new entry can push the scope over its bound.
+        if !self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text }).is_some_and(|old| old.live()) {
             self.enforce_bounds(k, max_entries, now);
         }
     }
 
     fn enforce_bounds(&mut self, k: &str, max_entries: usize, now: f64) {
         let Some(scope) = scope_prefix_of(k) else { return };
-        if self.index.with_prefix(scope).len() <= max_entries {
-            return;
+        if self.memory.with_prefix(scope).len() <= max_entries {
+            return; // (counting tombstones too: never more than the live ones)
         }
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
         // (Times are compared before keys: one pass over a full scope costs
         // a number comparison per entry, not a string comparison.)
-        let expired: Vec<String> =
-            self.index.with_prefix(scope).iter().filter(|(key, t)| now >= t.expires_at && key != k).map(|(key, _)| key.clone()).collect();
+        let expired: Vec<String> = self
+            .memory
+            .with_prefix(scope)
+            .iter()
+            .filter(|(key, s)| now >= s.expires_at && s.live() && key != k)
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in &expired {
             self.remove(key);
         }
-        while self.index.with_prefix(scope).len() > max_entries {
+        while self.count(scope) > max_entries {
             let mut oldest: Option<(&String, f64)> = None;
-            for (key, t) in self.index.with_prefix(scope) {
-                if oldest.is_none_or(|(_, c)| t.created_at.total_cmp(&c).is_lt()) && key != k {
-                    oldest = Some((key, t.created_at));
+            for (key, s) in self.memory.with_prefix(scope) {
+                if oldest.is_none_or(|(_, c)| s.created_at.total_cmp(&c).is_lt()) && s.live() && key != k {
+                    oldest = Some((key, s.created_at));
                 }
             }
             match oldest.map(|(key, _)| key.clone()) {
@@ -341,16 +299,22 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    /// Removes the entry under `k`.
+    /// Removes the entry under `k`: from storage (even after a fault: a key
+    /// this page dropped must not come back after a reload) and from memory.
     pub fn remove(&mut self, k: &str) {
-        self.remove_raw(k);
-        self.index.remove(k);
+        if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
+            self.fall_back(f);
+            // Storage refused the removal and is still read: hide its copy.
+            self.memory.insert(k, Slot::default());
+        } else {
+            self.memory.remove(k);
+        }
     }
 
     /// Removes every entry whose storage key starts with `prefix` (one scope),
     /// in storage — including ones other tabs wrote since start-up — and in
-    /// the memory fall-back. Values are never read: a storage whose reads
-    /// fail may still accept removals (SPEC B13).
+    /// memory. Values are never read: a storage whose reads fail may still
+    /// accept removals (SPEC B13).
     pub fn clear_prefix(&mut self, prefix: &str) {
         let mut mine: Vec<String> = match self.stored_keys() {
             Some(keys) => keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
@@ -362,16 +326,16 @@ impl<B: Backend> Store<B> {
         };
         // A key in both lists is removed twice: the second time is a no-op.
         // (No merge of the two lists: that was quadratic in the scope's size.)
-        mine.extend(self.memory.0.with_prefix(prefix).iter().map(|(k, _)| k.clone()));
+        mine.extend(self.memory.with_prefix(prefix).iter().map(|(k, _)| k.clone()));
         for k in &mine {
             self.remove(k);
         }
     }
 
-    /// Number of indexed entries of the scope with storage-key prefix `prefix`
-    /// (the bound the fuzzer and the tests check).
+    /// Number of entries of the scope with storage-key prefix `prefix` (the
+    /// bound the fuzzer and the tests check).
     pub fn count(&self, prefix: &str) -> usize {
-        self.index.with_prefix(prefix).len()
+        self.memory.with_prefix(prefix).iter().filter(|(_, s)| s.live()).count()
     }
 }
 
@@ -386,10 +350,31 @@ mod tests {
     use crate::action::{identify, scope_prefix, storage_key};
     use crate::entry::State;
 
+    /// A plain string map.
+    #[derive(Default)]
+    struct Map(SortedMap<String>);
+
+    impl Backend for Map {
+        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+            Ok(self.0.get(k).cloned())
+        }
+        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+            self.0.insert(k, v.to_owned());
+            Ok(())
+        }
+        fn remove(&mut self, k: &str) -> Result<(), Fault> {
+            self.0.remove(k);
+            Ok(())
+        }
+        fn keys(&self) -> Result<Vec<String>, Fault> {
+            Ok(self.0.0.iter().map(|(k, _)| k.clone()).collect())
+        }
+    }
+
     /// A backend whose faults the test switches on.
     #[derive(Default)]
     struct Flaky {
-        map: MemoryBackend,
+        map: Map,
         fail_get: bool,
         /// `get` alone fails (`keys` works).
         fail_read: bool,
@@ -473,9 +458,9 @@ mod tests {
     fn sorted_map_prefix_runs() {
         let mut m: SortedMap<u32> = SortedMap::default();
         for (i, k) in ["b:2", "a:1", "b:1", "c:1", "b:3"].iter().enumerate() {
-            assert!(m.insert(k, i as u32));
+            assert_eq!(m.insert(k, i as u32), None);
         }
-        assert!(!m.insert("b:1", 9));
+        assert_eq!(m.insert("b:1", 9), Some(2));
         assert_eq!(m.get("b:1"), Some(&9));
         let keys: Vec<&str> = m.with_prefix("b:").iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["b:1", "b:2", "b:3"]);
