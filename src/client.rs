@@ -266,14 +266,19 @@ impl Engine {
     /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
     pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, Error> {
         let sk = action_storage_key(scope, action)?;
-        if let Some(e) = self.store.load(&sk, now) {
-            self.event(Kind::Hit, &e.key, 0, 0, 0.0);
-            return Ok(e.key);
-        }
-        self.event(Kind::Miss, "", 0, 0, 0.0);
-        let k = self.mint()?;
-        self.write_ahead(&sk, &k, "", now);
-        self.report_fallback();
+        let k = match self.store.load(&sk, now) {
+            Some(e) => {
+                self.event(Kind::Hit, &e.key, 0, 0, 0.0);
+                e.key
+            }
+            None => {
+                self.event(Kind::Miss, "", 0, 0, 0.0);
+                let k = self.mint()?;
+                self.write_ahead(&sk, &k, "", now);
+                k
+            }
+        };
+        self.report_fallback(); // a fault met by the read too, not only by the write
         Ok(k)
     }
 

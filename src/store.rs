@@ -108,9 +108,14 @@ pub struct Store<B: Backend> {
     memory: SortedMap<Slot>,
     /// After any fault (see `fall_back`): new writes go to memory.
     writes_to_memory: bool,
-    /// `clear()` could not list storage's keys: what it may have missed
-    /// there is not read back (only the memory is read from then on).
-    unlisted: bool,
+    /// getItem threw: storage is not read again (the memory answers).
+    unreadable: bool,
+    /// removeItem threw: not asked again for expiry or bounds (see
+    /// `drop_entry`); a removal storage refuses leaves a tombstone.
+    unremovable: bool,
+    /// Scopes (storage-key prefixes) whose keys `clear()` could not list in
+    /// storage: what it may have missed there is not read back.
+    unlisted: Vec<String>,
     fallback: Option<String>,
     fallback_reported: bool,
 }
@@ -123,7 +128,9 @@ impl<B: Backend> Store<B> {
             primary,
             memory: SortedMap::default(),
             writes_to_memory: false,
-            unlisted: false,
+            unreadable: false,
+            unremovable: false,
+            unlisted: Vec::new(),
             fallback: None,
             fallback_reported: false,
         };
@@ -171,26 +178,36 @@ impl<B: Backend> Store<B> {
     /// is asked first, then storage.
     fn get_raw(&mut self, k: &str) -> Option<(String, bool)> {
         if !self.writes_to_memory {
-            if let Some(v) = self.read_primary(k) {
-                return v;
+            match self.read_primary(k) {
+                Some(Some(v)) => return Some((v, true)),
+                Some(None) => {
+                    // Gone from storage (another tab released it): so is the copy.
+                    self.memory.remove(k);
+                    return None;
+                }
+                None => {} // no storage, or it failed: the memory answers
             }
         }
         if let Some(s) = self.memory.get(k) {
             return s.live().then(|| (s.text.clone(), false));
         }
-        if self.unlisted {
+        if self.unlisted.iter().any(|p| k.starts_with(p.as_str())) {
             return None;
         }
-        self.read_primary(k).flatten()
+        self.read_primary(k).flatten().map(|v| (v, true))
     }
 
     /// Storage's value under `k`; `None` without storage, or when the read
-    /// fails (the store then falls back to memory).
-    fn read_primary(&mut self, k: &str) -> Option<Option<(String, bool)>> {
+    /// fails (the store then falls back to memory and reads storage no more).
+    fn read_primary(&mut self, k: &str) -> Option<Option<String>> {
+        if self.unreadable {
+            return None;
+        }
         match self.primary.as_ref()?.get(k) {
-            Ok(v) => Some(v.map(|v| (v, true))),
+            Ok(v) => Some(v),
             Err(f) => {
                 self.fall_back(f);
+                self.unreadable = true;
                 None
             }
         }
@@ -216,7 +233,7 @@ impl<B: Backend> Store<B> {
     fn scan(&mut self, now: f64) {
         for k in self.stored_keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
             if self.read(&k).is_some_and(|e| e.expired(now)) {
-                self.remove(&k);
+                self.drop_entry(&k);
             }
         }
     }
@@ -244,7 +261,7 @@ impl<B: Backend> Store<B> {
     pub fn load(&mut self, k: &str, now: f64) -> Option<Entry> {
         let e = self.read(k)?;
         if e.expired(now) {
-            self.remove(k);
+            self.drop_entry(k);
             return None;
         }
         Some(e)
@@ -261,10 +278,10 @@ impl<B: Backend> Store<B> {
                 self.fall_back(f); // full (QuotaExceededError)
             }
         }
-        // Only a new entry can push the scope over its bound.
-        if !self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text }).is_some_and(|old| old.live()) {
-            self.enforce_bounds(k, max_entries, now);
-        }
+        self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text });
+        // (On every save: an entry read from storage, another tab's, may be
+        // in memory yet not have been counted when it was written.)
+        self.enforce_bounds(k, max_entries, now);
     }
 
     fn enforce_bounds(&mut self, k: &str, max_entries: usize, now: f64) {
@@ -283,7 +300,7 @@ impl<B: Backend> Store<B> {
             .map(|(key, _)| key.clone())
             .collect();
         for key in &expired {
-            self.remove(key);
+            self.drop_entry(key);
         }
         while self.count(scope) > max_entries {
             let mut oldest: Option<(&String, f64)> = None;
@@ -293,18 +310,32 @@ impl<B: Backend> Store<B> {
                 }
             }
             match oldest.map(|(key, _)| key.clone()) {
-                Some(old) => self.remove(&old),
+                Some(old) => self.drop_entry(&old),
                 None => break,
             }
         }
     }
 
-    /// Removes the entry under `k`: from storage (even after a fault: a key
-    /// this page dropped must not come back after a reload) and from memory.
+    /// Removes the entry under `k` (`release`, `clear()`, a final 4xx): from
+    /// storage (even after a fault, and even if it refused a removal before:
+    /// a key this page dropped must not come back after a reload) and from
+    /// memory.
     pub fn remove(&mut self, k: &str) {
-        if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
-            self.fall_back(f);
-            // Storage refused the removal and is still read: hide its copy.
+        self.unremovable = false;
+        self.drop_entry(k);
+    }
+
+    /// Removes `k` for expiry or bounds: storage that refused a removal is
+    /// not asked again there (a throwing call on every fetch).
+    fn drop_entry(&mut self, k: &str) {
+        if !self.unremovable {
+            if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
+                self.fall_back(f);
+                self.unremovable = true;
+            }
+        }
+        if self.unremovable && !self.unreadable {
+            // Storage refuses removals but is still read: hide its copy.
             self.memory.insert(k, Slot::default());
         } else {
             self.memory.remove(k);
@@ -320,7 +351,7 @@ impl<B: Backend> Store<B> {
             Some(keys) => keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
             None => {
                 // What storage holds of the scope cannot be found: never read it.
-                self.unlisted = true;
+                self.unlisted.push(prefix.to_owned());
                 Vec::new()
             }
         };
@@ -620,5 +651,103 @@ mod tests {
         let stored = s.primary.as_ref().map(|p| p.map.keys().unwrap_or_default()).unwrap_or_default();
         assert!(!stored.contains(&sk("a", "y")), "a write after the fall-back went to storage");
         assert!(s.load(&sk("a", "y"), 1.0).is_some());
+    }
+
+    /// A map with switchable faults and call counters.
+    #[derive(Default)]
+    struct Counting {
+        map: Map,
+        fail_keys: bool,
+        fail_get: bool,
+        fail_all: bool,
+        gets: std::cell::Cell<usize>,
+        removes: usize,
+    }
+    impl Backend for Counting {
+        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+            self.gets.set(self.gets.get() + 1);
+            if self.fail_all || self.fail_get { Err(Fault("SecurityError".into())) } else { self.map.get(k) }
+        }
+        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+            if self.fail_all { Err(Fault("SecurityError".into())) } else { self.map.set(k, v) }
+        }
+        fn remove(&mut self, k: &str) -> Result<(), Fault> {
+            self.removes += 1;
+            if self.fail_all { Err(Fault("SecurityError".into())) } else { self.map.remove(k) }
+        }
+        fn keys(&self) -> Result<Vec<String>, Fault> {
+            if self.fail_keys || self.fail_all { Err(Fault("SecurityError".into())) } else { self.map.keys() }
+        }
+    }
+
+    #[test]
+    fn b13_a_clear_that_cannot_list_keys_hides_its_scope_only() {
+        // Scope b's pending key from an earlier page, and another tab's since start-up.
+        let mut b = Counting::default();
+        let _ = b.set(&sk("b", "pay"), &entry("k-b", 0.0, 100.0).encode());
+        b.fail_keys = true; // key(i) throws, getItem works
+        let mut s = Store::open(Some(b), 1.0);
+        if let Some(p) = s.primary.as_mut() {
+            let _ = p.map.set(&sk("b", "tab"), &entry("k-t", 0.0, 100.0).encode());
+            let _ = p.map.set(&sk("a", "x"), &entry("k-a", 0.0, 100.0).encode());
+        }
+        s.clear_prefix(&scope_prefix("a"));
+        assert_eq!(s.load(&sk("a", "x"), 1.0), None, "cleared, yet still loaded");
+        assert_eq!(s.load(&sk("b", "pay"), 1.0).map(|e| e.key), Some("k-b".into()), "clear() of a hid b's pending key");
+        assert_eq!(s.load(&sk("b", "tab"), 1.0).map(|e| e.key), Some("k-t".into()), "clear() of a hid b's key of another tab");
+    }
+
+    #[test]
+    fn b7_an_entry_read_from_another_tab_counts_toward_the_bound() {
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        s.save(&sk("a", "x0"), &entry("k0", 0.0, 1e9), 2, 0.0);
+        s.save(&sk("a", "x1"), &entry("k1", 1.0, 1e9), 2, 1.0);
+        if let Some(p) = s.primary.as_mut() {
+            let _ = p.set(&sk("a", "x2"), &entry("k2", 2.0, 1e9).encode()); // another tab's action
+        }
+        let mut e = s.load(&sk("a", "x2"), 3.0).unwrap_or_else(|| entry("?", 0.0, 0.0));
+        e.state = State::Settled;
+        s.save(&sk("a", "x2"), &e, 2, 3.0); // this tab settles it
+        let stored = s.primary.as_ref().map(|p| p.map.keys().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(s.count(&scope_prefix("a")), 2);
+        assert_eq!(stored.len(), 2, "storage holds more than the bound");
+    }
+
+    #[test]
+    fn b13_a_key_another_tab_removed_does_not_come_back_after_a_fault() {
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        if let Some(p) = s.primary.as_mut() {
+            let _ = p.remove(&sk("a", "x")); // another tab: release or clear()
+        }
+        assert_eq!(s.load(&sk("a", "x"), 1.0), None);
+        if let Some(p) = s.primary.as_mut() {
+            p.fail_set = true;
+        }
+        s.save(&sk("a", "y"), &entry("k2", 1.0, 100.0), 10, 1.0); // quota fault
+        assert_eq!(s.load(&sk("a", "x"), 1.0).map(|e| e.key), None, "a released key is back");
+    }
+
+    #[test]
+    fn b10_storage_that_throws_is_asked_once_per_operation_kind() {
+        let mut s = Store::open(Some(Counting { fail_all: true, ..Counting::default() }), 0.0);
+        assert!(s.fell_back());
+        for i in 0..100 {
+            let k = sk("a", &format!("x{i}"));
+            assert_eq!(s.load(&k, 0.0), None);
+            s.save(&k, &entry("k", 0.0, 100.0), 1000, 0.0);
+            assert!(s.load(&k, 0.0).is_some());
+            assert_eq!(s.load(&k, 100.0), None); // expired: removed
+        }
+        let calls = s.primary.as_ref().map(|p| (p.gets.get(), p.removes));
+        assert_eq!(calls, Some((1, 1)), "(getItem, removeItem) calls, each of which throws");
+        // At start-up too: one throwing read, not one per key.
+        let mut b = Counting::default();
+        for i in 0..50 {
+            let _ = b.set(&sk("a", &format!("x{i}")), &entry("k", 0.0, 100.0).encode());
+        }
+        b.fail_get = true;
+        let s = Store::open(Some(b), 0.0);
+        assert_eq!(s.primary.as_ref().map(|p| p.gets.get()), Some(1));
     }
 }

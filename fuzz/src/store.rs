@@ -377,9 +377,10 @@ pub fn run(case: &StoreCase) {
                 if lost_to_memory {
                     saved.clear();
                 }
-                if store.fell_back() {
-                    // A page that met a fault at start-up (storage that cannot list its
-                    // keys, say) is held to what it can read now: that is not forgotten.
+                if shared.borrow().faults & (1 | 8) != 0 {
+                    // A page whose storage cannot list its keys or read them at start-up
+                    // never sees what it does not read: it is held to what it can read
+                    // now (and then never forgets it).
                     saved.retain(|sk, _| store.load(sk, now).is_some());
                 }
             }

@@ -726,6 +726,22 @@ test("B10 localStorage that starts throwing mid-session: the key this page wrote
   assert.equal(out.fallbacks, 1);
 });
 
+test("B10 keyFor that meets a throwing getItem on a stored key: the key is answered from memory and the storage-fallback is emitted by that call", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const events = [];
+    c.on((e) => events.push(e.type));
+    const first = await c.keyFor("order:9");
+    Storage.prototype.getItem = function () { throw new DOMException("denied", "SecurityError"); };
+    const again = await c.keyFor("order:9");
+    await new Promise((r) => setTimeout(r, 0)); // listeners run after the call
+    return { first, again, fallbacks: events.filter((e) => e === "storage-fallback").length };
+  });
+  assert.equal(out.again, out.first);
+  assert.equal(out.fallbacks, 1, "the fault met by keyFor's read is reported by keyFor");
+});
+
 test("B10 after a quota fault, a key already pending in localStorage is still sent", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
