@@ -81,15 +81,19 @@ impl<V> SortedMap<V> {
 }
 
 /// What the store knows of one entry: its times, so bounds and expiry are
-/// enforced without reading storage back, and its record, the copy a later
-/// storage fault must not lose. An empty record is a tombstone: storage
-/// refused to remove the entry, and its copy there is hidden (no record we
-/// write is ever empty).
+/// enforced without reading storage back, and its record. An empty record is
+/// a tombstone: storage refused to remove the entry, and its copy there is
+/// hidden (no record we write is ever empty).
 #[derive(Debug, Clone, Default)]
 pub struct Slot {
     created_at: f64,
     expires_at: f64,
     text: String,
+    /// The memory is the truth for this key: written after a fault (or
+    /// without storage), or a tombstone. Otherwise the record mirrors
+    /// storage, which answers while it can be read (another tab may have
+    /// changed or removed the entry since), and the mirror when it cannot.
+    own: bool,
 }
 
 impl Slot {
@@ -108,8 +112,10 @@ pub struct Store<B: Backend> {
     memory: SortedMap<Slot>,
     /// After any fault (see `fall_back`): new writes go to memory.
     writes_to_memory: bool,
-    /// getItem threw: storage is not read again (the memory answers).
-    unreadable: bool,
+    /// getItem calls that threw in a row; from `READ_FAULTS_MAX` on, storage
+    /// is not read again (a throwing call on every fetch), and the memory
+    /// answers.
+    read_faults: u8,
     /// removeItem threw: not asked again for expiry or bounds (see
     /// `drop_entry`); a removal storage refuses leaves a tombstone.
     unremovable: bool,
@@ -128,7 +134,7 @@ impl<B: Backend> Store<B> {
             primary,
             memory: SortedMap::default(),
             writes_to_memory: false,
-            unreadable: false,
+            read_faults: 0,
             unremovable: false,
             unlisted: Vec::new(),
             fallback: None,
@@ -172,12 +178,14 @@ impl<B: Backend> Store<B> {
         self.note_fault(why);
     }
 
-    /// The record under `k`, and whether it was read from storage. Storage
-    /// is the truth while it takes this page's writes (other tabs write there
-    /// too); after a fault the memory, which holds this page's newer writes,
-    /// is asked first, then storage.
+    /// The record under `k`, and whether it was read from storage: the
+    /// memory's own record, else storage's (the truth: other tabs write there
+    /// too), else the mirror when storage cannot be read.
     fn get_raw(&mut self, k: &str) -> Option<(String, bool)> {
-        if !self.writes_to_memory {
+        if let Some(s) = self.memory.get(k).filter(|s| s.own) {
+            return s.live().then(|| (s.text.clone(), false));
+        }
+        if !self.unlisted.iter().any(|p| k.starts_with(p.as_str())) {
             match self.read_primary(k) {
                 Some(Some(v)) => return Some((v, true)),
                 Some(None) => {
@@ -185,29 +193,26 @@ impl<B: Backend> Store<B> {
                     self.memory.remove(k);
                     return None;
                 }
-                None => {} // no storage, or it failed: the memory answers
+                None => {} // no storage, or it failed: the mirror answers
             }
         }
-        if let Some(s) = self.memory.get(k) {
-            return s.live().then(|| (s.text.clone(), false));
-        }
-        if self.unlisted.iter().any(|p| k.starts_with(p.as_str())) {
-            return None;
-        }
-        self.read_primary(k).flatten().map(|v| (v, true))
+        self.memory.get(k).filter(|s| s.live()).map(|s| (s.text.clone(), false))
     }
 
     /// Storage's value under `k`; `None` without storage, or when the read
-    /// fails (the store then falls back to memory and reads storage no more).
+    /// fails (the store then falls back to memory).
     fn read_primary(&mut self, k: &str) -> Option<Option<String>> {
-        if self.unreadable {
+        if self.read_faults >= READ_FAULTS_MAX {
             return None;
         }
         match self.primary.as_ref()?.get(k) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                self.read_faults = 0;
+                Some(v)
+            }
             Err(f) => {
                 self.fall_back(f);
-                self.unreadable = true;
+                self.read_faults += 1;
                 None
             }
         }
@@ -245,7 +250,7 @@ impl<B: Backend> Store<B> {
         match Entry::decode(&text) {
             Some(e) => {
                 if stored {
-                    self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text });
+                    self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text, own: false });
                 }
                 Some(e)
             }
@@ -273,12 +278,15 @@ impl<B: Backend> Store<B> {
     /// first, then the oldest.
     pub fn save(&mut self, k: &str, e: &Entry, max_entries: usize, now: f64) {
         let text = e.encode();
+        let mut own = true;
         if !self.writes_to_memory {
-            if let Some(Err(f)) = self.primary.as_mut().map(|p| p.set(k, &text)) {
-                self.fall_back(f); // full (QuotaExceededError)
+            match self.primary.as_mut().map(|p| p.set(k, &text)) {
+                Some(Ok(())) => own = false,
+                Some(Err(f)) => self.fall_back(f), // full (QuotaExceededError)
+                None => {}
             }
         }
-        self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text });
+        self.memory.insert(k, Slot { created_at: e.created_at, expires_at: e.expires_at, text, own });
         // (On every save: an entry read from storage, another tab's, may be
         // in memory yet not have been counted when it was written.)
         self.enforce_bounds(k, max_entries, now);
@@ -323,10 +331,15 @@ impl<B: Backend> Store<B> {
     pub fn remove(&mut self, k: &str) {
         self.unremovable = false;
         self.drop_entry(k);
+        if self.unremovable {
+            // Storage refused: hide its copy from this page.
+            self.memory.insert(k, Slot { own: true, ..Slot::default() });
+        }
     }
 
     /// Removes `k` for expiry or bounds: storage that refused a removal is
-    /// not asked again there (a throwing call on every fetch).
+    /// not asked again there (a throwing call on every fetch). No tombstone:
+    /// an entry storage kept is read back like any other (and counted again).
     fn drop_entry(&mut self, k: &str) {
         if !self.unremovable {
             if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
@@ -334,12 +347,7 @@ impl<B: Backend> Store<B> {
                 self.unremovable = true;
             }
         }
-        if self.unremovable && !self.unreadable {
-            // Storage refuses removals but is still read: hide its copy.
-            self.memory.insert(k, Slot::default());
-        } else {
-            self.memory.remove(k);
-        }
+        self.memory.remove(k);
     }
 
     /// Removes every entry whose storage key starts with `prefix` (one scope),
@@ -351,7 +359,9 @@ impl<B: Backend> Store<B> {
             Some(keys) => keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
             None => {
                 // What storage holds of the scope cannot be found: never read it.
-                self.unlisted.push(prefix.to_owned());
+                if !self.unlisted.iter().any(|p| p == prefix) {
+                    self.unlisted.push(prefix.to_owned());
+                }
                 Vec::new()
             }
         };
@@ -369,6 +379,9 @@ impl<B: Backend> Store<B> {
         self.memory.with_prefix(prefix).iter().filter(|(_, s)| s.live()).count()
     }
 }
+
+/// getItem calls that may throw in a row before storage is no longer read.
+const READ_FAULTS_MAX: u8 = 3;
 
 /// The `oncefetch:1:<tag>:` part of one of our storage keys.
 fn scope_prefix_of(k: &str) -> Option<&str> {
@@ -729,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn b10_storage_that_throws_is_asked_once_per_operation_kind() {
+    fn b10_storage_that_keeps_throwing_is_not_asked_on_every_call() {
         let mut s = Store::open(Some(Counting { fail_all: true, ..Counting::default() }), 0.0);
         assert!(s.fell_back());
         for i in 0..100 {
@@ -740,14 +753,108 @@ mod tests {
             assert_eq!(s.load(&k, 100.0), None); // expired: removed
         }
         let calls = s.primary.as_ref().map(|p| (p.gets.get(), p.removes));
-        assert_eq!(calls, Some((1, 1)), "(getItem, removeItem) calls, each of which throws");
-        // At start-up too: one throwing read, not one per key.
+        assert_eq!(calls, Some((3, 1)), "(getItem, removeItem) calls, each of which throws");
+        // At start-up too: three throwing reads, not one per key.
         let mut b = Counting::default();
         for i in 0..50 {
             let _ = b.set(&sk("a", &format!("x{i}")), &entry("k", 0.0, 100.0).encode());
         }
         b.fail_get = true;
         let s = Store::open(Some(b), 0.0);
-        assert_eq!(s.primary.as_ref().map(|p| p.gets.get()), Some(1));
+        assert_eq!(s.primary.as_ref().map(|p| p.gets.get()), Some(3));
+    }
+
+    /// localStorage shared with "another tab" (the test), with a transient
+    /// getItem fault and a switchable quota fault.
+    #[derive(Default)]
+    struct Shared {
+        map: Map,
+        /// getItem throws on the next this-many calls.
+        get_throws: usize,
+        fail_set: bool,
+    }
+    #[derive(Clone, Default)]
+    struct Tab(std::rc::Rc<std::cell::RefCell<Shared>>);
+    impl Backend for Tab {
+        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+            let mut s = self.0.borrow_mut();
+            if s.get_throws > 0 {
+                s.get_throws -= 1;
+                return Err(Fault("NS_ERROR_FILE_CORRUPTED".into()));
+            }
+            s.map.get(k)
+        }
+        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+            let mut s = self.0.borrow_mut();
+            if s.fail_set { Err(Fault("QuotaExceededError".into())) } else { s.map.set(k, v) }
+        }
+        fn remove(&mut self, k: &str) -> Result<(), Fault> {
+            self.0.borrow_mut().map.remove(k)
+        }
+        fn keys(&self) -> Result<Vec<String>, Fault> {
+            self.0.borrow().map.keys()
+        }
+    }
+    impl Tab {
+        fn write(&self, k: &str, e: &Entry) {
+            let _ = self.0.borrow_mut().map.set(k, &e.encode());
+        }
+    }
+
+    #[test]
+    fn b5_one_transient_read_fault_at_start_up_loses_no_pending_key() {
+        let tab = Tab::default();
+        for a in ["pay:1", "pay:2", "pay:3"] {
+            tab.write(&sk("u", a), &entry(&format!("k-{a}"), 0.0, 1e9));
+        }
+        tab.0.borrow_mut().get_throws = 1; // the page's first getItem throws, then storage works
+        let mut s = Store::open(Some(tab.clone()), 1.0);
+        let found: Vec<Option<String>> = ["pay:1", "pay:2", "pay:3"].iter().map(|a| s.load(&sk("u", a), 2.0).map(|e| e.key)).collect();
+        assert_eq!(found, [Some("k-pay:1".into()), Some("k-pay:2".into()), Some("k-pay:3".into())]);
+    }
+
+    #[test]
+    fn b14_one_transient_read_fault_does_not_hide_other_tabs_for_good() {
+        let tab = Tab::default();
+        let mut s = Store::open(Some(tab.clone()), 0.0);
+        tab.0.borrow_mut().get_throws = 1;
+        assert_eq!(s.load(&sk("u", "x"), 1.0), None); // the one throw
+        tab.write(&sk("u", "pay"), &entry("k-other-tab", 2.0, 1e9)); // another tab's pending key
+        assert_eq!(s.load(&sk("u", "pay"), 3.0).map(|e| e.key), Some("k-other-tab".into()), "a second key would be sent");
+    }
+
+    #[test]
+    fn b13_a_key_another_tab_cleared_stays_gone_after_a_fault() {
+        let tab = Tab::default();
+        let mut s = Store::open(Some(tab.clone()), 0.0);
+        s.save(&sk("u", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+        let _ = tab.0.borrow_mut().map.remove(&sk("u", "x")); // another tab: clear()
+        tab.0.borrow_mut().fail_set = true;
+        s.save(&sk("u", "y"), &entry("k2", 1.0, 100.0), 10, 1.0); // quota fault
+        assert_eq!(s.load(&sk("u", "x"), 2.0).map(|e| e.key), None, "a key another tab cleared is back");
+        assert_eq!(s.load(&sk("u", "y"), 2.0).map(|e| e.key), Some("k2".into()), "the write after the fault is lost");
+    }
+
+    #[test]
+    fn clear_that_cannot_list_keys_remembers_its_scope_once() {
+        let mut s = Store::open(Some(Counting { fail_keys: true, ..Counting::default() }), 0.0);
+        for _ in 0..100 {
+            s.clear_prefix(&scope_prefix("u"));
+        }
+        assert_eq!(s.unlisted.len(), 1);
+    }
+
+    #[test]
+    fn b7_evictions_storage_refuses_leave_no_tombstones() {
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        if let Some(p) = s.primary.as_mut() {
+            p.fail_remove = true;
+        }
+        for i in 0..500 {
+            let t = f64::from(i);
+            s.save(&sk("u", &format!("a{i}")), &entry("k", t, 1e9), 10, t);
+        }
+        assert_eq!(s.count(&scope_prefix("u")), 10);
+        assert_eq!(s.memory.with_prefix(&scope_prefix("u")).len(), 10, "memory keeps slots of evicted entries");
     }
 }
