@@ -110,7 +110,7 @@ pub struct Store<B: Backend> {
     /// must not lose, and the whole store without `primary` (storage
     /// "memory").
     memory: SortedMap<Slot>,
-    /// After any fault (see `fall_back`): new writes go to memory.
+    /// A write threw (see `fall_back`): new writes go to memory.
     writes_to_memory: bool,
     /// getItem calls that threw in a row; from `READ_FAULTS_MAX` on, storage
     /// is not read again (a throwing call on every fetch), and the memory
@@ -160,22 +160,19 @@ impl<B: Backend> Store<B> {
         self.fallback.is_some()
     }
 
-    fn note_fault(&mut self, why: Fault) {
+    /// A storage fault (SPEC B10): full, throwing, or holding a corrupt or
+    /// foreign entry; the first one is reported. What failed falls back to
+    /// memory, which keeps a copy of every record this page read or wrote:
+    /// a read that throws (or finds a corrupt entry) is answered by that copy,
+    /// and a write that throws sends every later write to memory
+    /// (`writes_to_memory`). What still works keeps working: reads and
+    /// removals still reach storage, and so do writes after a read fault — a
+    /// pending key must outlive a reload (SPEC B5), and one foreign entry
+    /// must not turn write-ahead off for good.
+    fn fall_back(&mut self, why: Fault) {
         if self.fallback.is_none() {
             self.fallback = Some(why.0);
         }
-    }
-
-    /// A storage fault (SPEC B10): full, throwing, or holding a corrupt or
-    /// foreign entry. New writes go to memory from now on. Reads still ask
-    /// storage after the memory, which mirrors every record this page read or
-    /// wrote: an entry stored before the fault (a pending key written before
-    /// a reload, say) is never lost, and one that cannot be read is answered
-    /// by the mirror. Removals still reach storage (expiry, `release`,
-    /// `clear()`), or a key this page dropped would come back after a reload.
-    fn fall_back(&mut self, why: Fault) {
-        self.writes_to_memory = true;
-        self.note_fault(why);
     }
 
     /// The record under `k`, and whether it was read from storage: the
@@ -282,7 +279,10 @@ impl<B: Backend> Store<B> {
         if !self.writes_to_memory {
             match self.primary.as_mut().map(|p| p.set(k, &text)) {
                 Some(Ok(())) => own = false,
-                Some(Err(f)) => self.fall_back(f), // full (QuotaExceededError)
+                Some(Err(f)) => {
+                    self.fall_back(f); // full (QuotaExceededError), or throwing
+                    self.writes_to_memory = true;
+                }
                 None => {}
             }
         }
@@ -295,7 +295,7 @@ impl<B: Backend> Store<B> {
     fn enforce_bounds(&mut self, k: &str, max_entries: usize, now: f64) {
         let Some(scope) = scope_prefix_of(k) else { return };
         if self.memory.with_prefix(scope).len() <= max_entries {
-            return; // (counting tombstones too: never more than the live ones)
+            return; // (tombstones counted too: the exact count comes below)
         }
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
         // (Times are compared before keys: one pass over a full scope costs
@@ -308,7 +308,9 @@ impl<B: Backend> Store<B> {
             .map(|(key, _)| key.clone())
             .collect();
         for key in &expired {
-            self.drop_entry(key);
+            if !self.refreshed(key) {
+                self.drop_entry(key);
+            }
         }
         while self.count(scope) > max_entries {
             let mut oldest: Option<(&String, f64)> = None;
@@ -318,6 +320,7 @@ impl<B: Backend> Store<B> {
                 }
             }
             match oldest.map(|(key, _)| key.clone()) {
+                Some(old) if self.refreshed(&old) => {}
                 Some(old) => self.drop_entry(&old),
                 None => break,
             }
@@ -337,17 +340,34 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    /// Removes `k` for expiry or bounds: storage that refused a removal is
-    /// not asked again there (a throwing call on every fetch). No tombstone:
-    /// an entry storage kept is read back like any other (and counted again).
+    /// Whether `k` mirrors an entry another tab has since written anew in
+    /// storage (its times were stale: it may be that tab's live pending key,
+    /// not one to evict); the mirror is refreshed by the read.
+    fn refreshed(&mut self, k: &str) -> bool {
+        let Some(created_at) = self.memory.get(k).filter(|s| !s.own).map(|s| s.created_at) else { return false };
+        self.read(k).is_some_and(|e| e.created_at != created_at)
+    }
+
+    /// Removes `k` for expiry or bounds. Storage
+    /// that refused a removal is not asked again here (a throwing call on
+    /// every fetch); what it keeps of a mirrored entry is read back like any
+    /// other, but an older copy under a key this page rewrote in memory only
+    /// stays hidden behind a tombstone.
     fn drop_entry(&mut self, k: &str) {
-        if !self.unremovable {
+        let own = self.memory.get(k).is_some_and(|s| s.own);
+        let mut kept = self.unremovable;
+        if !kept {
             if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
                 self.fall_back(f);
                 self.unremovable = true;
+                kept = true;
             }
         }
-        self.memory.remove(k);
+        if own && kept && self.read_primary(k).is_some_and(|v| v.is_some()) {
+            self.memory.insert(k, Slot { own: true, ..Slot::default() });
+        } else {
+            self.memory.remove(k);
+        }
     }
 
     /// Removes every entry whose storage key starts with `prefix` (one scope),
@@ -662,7 +682,7 @@ mod tests {
         assert_eq!(s.count(&scope_prefix("a")), 1, "the valid entry is not indexed");
         s.save(&sk("a", "y"), &entry("k2", 0.0, 100.0), 10, 0.0);
         let stored = s.primary.as_ref().map(|p| p.map.keys().unwrap_or_default()).unwrap_or_default();
-        assert!(!stored.contains(&sk("a", "y")), "a write after the fall-back went to storage");
+        assert!(stored.contains(&sk("a", "y")), "one foreign entry turned write-ahead off");
         assert!(s.load(&sk("a", "y"), 1.0).is_some());
     }
 
@@ -856,5 +876,120 @@ mod tests {
         }
         assert_eq!(s.count(&scope_prefix("u")), 10);
         assert_eq!(s.memory.with_prefix(&scope_prefix("u")).len(), 10, "memory keeps slots of evicted entries");
+    }
+
+    /// localStorage shared between "tabs" and reloads, with switchable and
+    /// one-shot faults.
+    #[derive(Default)]
+    struct Ls {
+        map: std::collections::BTreeMap<String, String>,
+        get_throws: usize,
+        remove_throws: usize,
+        fail_set: bool,
+        fail_remove: bool,
+    }
+    #[derive(Clone, Default)]
+    struct Ls2(std::rc::Rc<std::cell::RefCell<Ls>>);
+    impl Backend for Ls2 {
+        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
+            let mut s = self.0.borrow_mut();
+            if s.get_throws > 0 {
+                s.get_throws -= 1;
+                return Err(Fault("get".into()));
+            }
+            Ok(s.map.get(k).cloned())
+        }
+        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
+            let mut s = self.0.borrow_mut();
+            if s.fail_set {
+                return Err(Fault("QuotaExceededError".into()));
+            }
+            s.map.insert(k.to_owned(), v.to_owned());
+            Ok(())
+        }
+        fn remove(&mut self, k: &str) -> Result<(), Fault> {
+            let mut s = self.0.borrow_mut();
+            if s.fail_remove {
+                return Err(Fault("remove".into()));
+            }
+            if s.remove_throws > 0 {
+                s.remove_throws -= 1;
+                return Err(Fault("remove".into()));
+            }
+            s.map.remove(k);
+            Ok(())
+        }
+        fn keys(&self) -> Result<Vec<String>, Fault> {
+            Ok(self.0.borrow().map.keys().cloned().collect())
+        }
+    }
+    impl Ls2 {
+        fn write(&self, k: &str, e: &Entry) {
+            self.0.borrow_mut().map.insert(k.to_owned(), e.encode());
+        }
+    }
+
+    /// What `Engine::settle` does on a 2xx.
+    fn settle(s: &mut Store<Ls2>, k: &str, key: &str, settle_ms: f64, max: usize, now: f64) {
+        if let Some(mut e) = s.load(k, now).filter(|e| e.key == key) {
+            e.state = State::Settled;
+            e.expires_at = e.expires_at.min(now + settle_ms);
+            s.save(k, &e, max, now);
+        }
+    }
+
+    #[test]
+    fn b6_a_settled_key_held_in_memory_does_not_come_back_pending_after_its_window() {
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        let x = sk("u", "x");
+        s.save(&x, &entry("k1", 0.0, 1e9), 10, 0.0); // write-ahead, in storage
+        ls.0.borrow_mut().fail_set = true; // storage full ...
+        ls.0.borrow_mut().fail_remove = true; // ... and removeItem throws
+        settle(&mut s, &x, "k1", 10.0, 10, 1.0); // settled in memory only
+        assert_eq!(s.load(&x, 5.0).map(|e| e.state), Some(State::Settled));
+        assert_eq!(s.load(&x, 20.0), None, "window over");
+        assert_eq!(s.load(&x, 21.0).map(|e| (e.key, e.state)), None, "settled key reused after its window");
+    }
+
+    #[test]
+    fn b6_one_refused_eviction_does_not_bring_a_pending_copy_back() {
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        let x = sk("u", "x");
+        s.save(&sk("u", "a"), &entry("ka", 0.0, 1e9), 2, 0.0);
+        s.save(&x, &entry("k1", 1.0, 1e9), 2, 1.0);
+        ls.0.borrow_mut().remove_throws = 1;
+        s.save(&sk("u", "b"), &entry("kb", 2.0, 1e9), 2, 2.0); // evicts a: removeItem throws once
+        settle(&mut s, &x, "k1", 10.0, 2, 3.0);
+        assert_eq!(s.load(&x, 20.0), None, "window over");
+        assert_eq!(s.load(&x, 21.0).map(|e| (e.key, e.state)), None, "settled key reused after its window");
+    }
+
+    #[test]
+    fn b5_a_transient_read_fault_does_not_stop_write_ahead() {
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        ls.0.borrow_mut().get_throws = 1;
+        assert_eq!(s.load(&sk("u", "other"), 1.0), None); // one getItem throws
+        assert!(s.fell_back(), "the fault is reported");
+        let x = sk("u", "pay");
+        assert_eq!(s.load(&x, 2.0), None);
+        s.save(&x, &entry("k1", 2.0, 1e9), 10, 2.0); // write-ahead, then send
+        let mut reloaded = Store::open(Some(ls.clone()), 3.0);
+        assert_eq!(reloaded.load(&x, 3.0).map(|e| e.key), Some("k1".into()), "pending key not persisted");
+    }
+
+    #[test]
+    fn b14_bounds_do_not_evict_another_tabs_newer_entry_on_stale_times() {
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        let x = sk("u", "x");
+        s.save(&x, &entry("k1", 0.0, 10.0), 2, 0.0); // this tab's, expires at 10
+        ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab runs the action again: pending
+        s.save(&sk("u", "y"), &entry("ky", 50.0, 1e9), 2, 50.0);
+        s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound
+        assert!(ls.0.borrow().map.contains_key(&x), "another tab's pending key k2 removed as 'expired'");
+        assert_eq!(s.count(&scope_prefix("u")), 2);
     }
 }
