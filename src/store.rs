@@ -332,11 +332,14 @@ impl<B: Backend> Store<B> {
     /// a key this page dropped must not come back after a reload) and from
     /// memory.
     pub fn remove(&mut self, k: &str) {
-        self.unremovable = false;
-        self.drop_entry(k);
-        if self.unremovable {
+        if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
+            self.fall_back(f);
+            self.unremovable = true;
             // Storage refused: hide its copy from this page.
             self.memory.insert(k, Slot { own: true, ..Slot::default() });
+        } else {
+            self.unremovable = false; // removals work (again)
+            self.memory.remove(k);
         }
     }
 
@@ -348,13 +351,28 @@ impl<B: Backend> Store<B> {
         self.read(k).is_some_and(|e| e.created_at != created_at)
     }
 
-    /// Removes `k` for expiry or bounds. Storage
-    /// that refused a removal is not asked again here (a throwing call on
-    /// every fetch); what it keeps of a mirrored entry is read back like any
-    /// other, but an older copy under a key this page rewrote in memory only
-    /// stays hidden behind a tombstone.
+    /// Removes `k` for expiry or bounds. Storage that refused a removal is
+    /// not asked again here (a throwing call on every fetch); what it keeps
+    /// of a mirrored entry is read back like any other. A key this page
+    /// rewrote in memory only is checked against storage first: another
+    /// tab's newer entry there stays (it is the one read from now on), and
+    /// this page's older copy that cannot be removed is hidden behind a
+    /// tombstone.
     fn drop_entry(&mut self, k: &str) {
-        let own = self.memory.get(k).is_some_and(|s| s.own);
+        let own = self.memory.get(k).filter(|s| s.own).map(|s| s.created_at);
+        if let Some(mine) = own {
+            match self.read_primary(k) {
+                Some(None) => {
+                    self.memory.remove(k);
+                    return;
+                }
+                Some(Some(text)) if Entry::decode(&text).is_some_and(|e| e.created_at > mine) => {
+                    self.memory.remove(k);
+                    return;
+                }
+                _ => {} // this page's older copy, or unknown: it goes
+            }
+        }
         let mut kept = self.unremovable;
         if !kept {
             if let Some(Err(f)) = self.primary.as_mut().map(|p| p.remove(k)) {
@@ -363,7 +381,7 @@ impl<B: Backend> Store<B> {
                 kept = true;
             }
         }
-        if own && kept && self.read_primary(k).is_some_and(|v| v.is_some()) {
+        if own.is_some() && kept {
             self.memory.insert(k, Slot { own: true, ..Slot::default() });
         } else {
             self.memory.remove(k);
@@ -991,5 +1009,44 @@ mod tests {
         s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound
         assert!(ls.0.borrow().map.contains_key(&x), "another tab's pending key k2 removed as 'expired'");
         assert_eq!(s.count(&scope_prefix("u")), 2);
+    }
+
+    #[test]
+    fn b6_a_read_fault_while_dropping_a_memory_only_rewrite_still_hides_the_older_copy() {
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        let x = sk("u", "x");
+        s.save(&x, &entry("k1", 0.0, 1e9), 10, 0.0);
+        ls.0.borrow_mut().fail_set = true;
+        ls.0.borrow_mut().fail_remove = true;
+        settle(&mut s, &x, "k1", 10.0, 10, 1.0);
+        ls.0.borrow_mut().get_throws = 1; // the check of what storage holds throws once
+        assert_eq!(s.load(&x, 20.0), None, "window over");
+        let later: Vec<_> = [21.0, 22.0].iter().map(|t| s.load(&x, *t).map(|e| (e.key, e.state))).collect();
+        assert_eq!(later, [None, None], "settled key reused after its window");
+    }
+
+    #[test]
+    fn b14_dropping_a_memory_only_entry_keeps_another_tabs_newer_key() {
+        // Removals refused: a tombstone must not hide the other tab's key.
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        let x = sk("u", "x");
+        ls.0.borrow_mut().fail_set = true;
+        ls.0.borrow_mut().fail_remove = true;
+        s.save(&x, &entry("k1", 0.0, 10.0), 10, 0.0); // memory only, expires at 10
+        ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab's pending key
+        assert_eq!(s.load(&x, 51.0), None); // this page's copy expired
+        assert_eq!(s.load(&x, 52.0).map(|e| e.key), Some("k2".into()), "another tab's live key hidden");
+        // Removals working: bounds must not delete it from storage either.
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        ls.0.borrow_mut().fail_set = true; // one quota fault: writes go to memory for good
+        s.save(&x, &entry("k1", 0.0, 10.0), 2, 0.0);
+        ls.0.borrow_mut().fail_set = false;
+        ls.write(&x, &entry("k2", 50.0, 1e9));
+        s.save(&sk("u", "y"), &entry("ky", 50.0, 1e9), 2, 50.0);
+        s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound: x 'expired'
+        assert!(ls.0.borrow().map.contains_key(&x), "another tab's pending key k2 removed");
     }
 }

@@ -278,6 +278,9 @@ pub fn run(case: &StoreCase) {
     let mut saved: BTreeMap<String, (String, f64)> = BTreeMap::new();
     // Another writer touched our keys since the store last read everything.
     let mut external = false;
+    // A write may have thrown since the store opened (setItem faults or a
+    // quota): only then may its later writes have gone to memory only.
+    let mut write_faults = false;
     let mut reported = store.take_fallback().is_some();
 
     for op in case.ops.iter().take(256) {
@@ -359,7 +362,9 @@ pub fn run(case: &StoreCase) {
                     let s = shared.borrow();
                     s.faults == 0 && clean(&s)
                 };
-                let lost_to_memory = store.fell_back();
+                // Only a throwing write sends writes to memory: a read fault or a
+                // corrupt entry must not cost a reload its pending keys (SPEC B5).
+                let lost_to_memory = store.fell_back() && write_faults;
                 store = Store::open(Some(Faulty(shared.clone())), now);
                 reported = false;
                 if healthy && !lost_to_memory {
@@ -383,11 +388,19 @@ pub fn run(case: &StoreCase) {
                     // now (and then never forgets it).
                     saved.retain(|sk, _| store.load(sk, now).is_some());
                 }
+                let s = shared.borrow();
+                write_faults = s.faults & 2 != 0 || s.quota.is_some();
             }
             Op::Advance(ms) => now += f64::from(*ms) * 16.0,
             Op::NextDay => now += DAY,
-            Op::Faults(bits) => shared.borrow_mut().faults = bits & 0x0f,
-            Op::Quota(q) => shared.borrow_mut().quota = q.map(usize::from),
+            Op::Faults(bits) => {
+                shared.borrow_mut().faults = bits & 0x0f;
+                write_faults |= bits & 2 != 0;
+            }
+            Op::Quota(q) => {
+                shared.borrow_mut().quota = q.map(usize::from);
+                write_faults |= q.is_some();
+            }
             Op::External(slot, v) => {
                 let text = v.text(now);
                 if let Value::Truncated(_) = v {

@@ -241,3 +241,18 @@ fn storage_that_cannot_list_keys_still_reads_pending_keys_and_clear_hides_the_sc
     assert_eq!(reloaded.load(&sk("u", "a"), NOW + 1.0), None, "cleared, yet still loaded");
     assert_eq!(reloaded.load(&sk("v", "a"), NOW + 1.0).map(|e| e.key), Some("k-va".into()), "clear() hid another scope's key");
 }
+
+/// SPEC B5: a corrupt entry met by a read is reported (B10), but write-ahead
+/// goes on: a key saved after it survives a reload. (The store used to send
+/// every write to memory after any fault, so one foreign entry under our
+/// prefix turned write-ahead off on every later page load.)
+#[test]
+fn bug_a_corrupt_entry_turns_write_ahead_off() {
+    let (shared, mut store) = storage();
+    shared.borrow_mut().set("oncefetch:1:zz", "{corrupt");
+    assert_eq!(store.load("oncefetch:1:zz", NOW), None);
+    assert!(store.fell_back());
+    store.save(&sk("u", "a"), &pending("k-a", NOW, DAY), 10, NOW);
+    let mut reloaded = Store::open(Some(Faulty(shared.clone())), NOW + 1.0);
+    assert_eq!(reloaded.load(&sk("u", "a"), NOW + 1.0).map(|e| e.key), Some("k-a".into()), "the pending key did not outlive the reload");
+}
