@@ -262,11 +262,12 @@ impl<B: Backend> Store<B> {
     /// The live entry under `k`; an expired one is removed and not returned.
     pub fn load(&mut self, k: &str, now: f64) -> Option<Entry> {
         let e = self.read(k)?;
-        if e.expired(now) {
-            self.drop_entry(k);
-            return None;
+        if !e.expired(now) {
+            return Some(e);
         }
-        Some(e)
+        self.drop_entry(k);
+        // With this page's copy gone, storage may hold another tab's newer entry.
+        self.read(k).filter(|e| !e.expired(now))
     }
 
     /// Writes `e` under `k` (write-ahead: callers send only after this
@@ -360,17 +361,17 @@ impl<B: Backend> Store<B> {
     /// tombstone.
     fn drop_entry(&mut self, k: &str) {
         let own = self.memory.get(k).filter(|s| s.own).map(|s| s.created_at);
+        // What storage holds under an own key: `None` when it cannot be told.
+        let stored = if own.is_some() { self.read_primary(k) } else { None };
         if let Some(mine) = own {
-            match self.read_primary(k) {
-                Some(None) => {
-                    self.memory.remove(k);
-                    return;
-                }
-                Some(Some(text)) if Entry::decode(&text).is_some_and(|e| e.created_at > mine) => {
-                    self.memory.remove(k);
-                    return;
-                }
-                _ => {} // this page's older copy, or unknown: it goes
+            let gone_or_newer = match &stored {
+                Some(None) => true,
+                Some(Some(text)) => Entry::decode(text).is_some_and(|e| e.created_at > mine),
+                None => false,
+            };
+            if gone_or_newer {
+                self.memory.remove(k);
+                return;
             }
         }
         let mut kept = self.unremovable;
@@ -381,11 +382,14 @@ impl<B: Backend> Store<B> {
                 kept = true;
             }
         }
-        if own.is_some() && kept {
+        if own.is_none() || !kept || self.primary.is_none() || self.read_faults >= READ_FAULTS_MAX {
+            self.memory.remove(k); // nothing left that this page would read
+        } else if stored.is_some() {
+            // This page's older copy stays in storage: hidden.
             self.memory.insert(k, Slot { own: true, ..Slot::default() });
-        } else {
-            self.memory.remove(k);
         }
+        // Else storage's copy could not be read this time: the slot stays, and
+        // the next expiry or eviction of it decides.
     }
 
     /// Removes every entry whose storage key starts with `prefix` (one scope),
@@ -1036,8 +1040,9 @@ mod tests {
         ls.0.borrow_mut().fail_remove = true;
         s.save(&x, &entry("k1", 0.0, 10.0), 10, 0.0); // memory only, expires at 10
         ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab's pending key
-        assert_eq!(s.load(&x, 51.0), None); // this page's copy expired
-        assert_eq!(s.load(&x, 52.0).map(|e| e.key), Some("k2".into()), "another tab's live key hidden");
+        // This page's copy expired: the other tab's key is the one found.
+        assert_eq!(s.load(&x, 51.0).map(|e| e.key), Some("k2".into()), "another tab's live key hidden");
+        assert_eq!(s.load(&x, 52.0).map(|e| e.key), Some("k2".into()));
         // Removals working: bounds must not delete it from storage either.
         let ls = Ls2::default();
         let mut s = Store::open(Some(ls.clone()), 0.0);
@@ -1048,5 +1053,34 @@ mod tests {
         s.save(&sk("u", "y"), &entry("ky", 50.0, 1e9), 2, 50.0);
         s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound: x 'expired'
         assert!(ls.0.borrow().map.contains_key(&x), "another tab's pending key k2 removed");
+    }
+
+    #[test]
+    fn b7_storage_that_throws_on_every_call_leaves_no_slot_per_eviction() {
+        let mut s = Store::open(Some(Counting::default()), 0.0);
+        if let Some(p) = s.primary.as_mut() {
+            p.fail_all = true; // SecurityError mid-session
+        }
+        for i in 0..500 {
+            let t = f64::from(i);
+            s.save(&sk("u", &format!("a{i}")), &entry("k", t, 1e9), 10, t);
+        }
+        assert_eq!(s.count(&scope_prefix("u")), 10);
+        assert_eq!(s.memory.with_prefix(&scope_prefix("u")).len(), 10, "memory keeps slots of evicted entries");
+    }
+
+    #[test]
+    fn b14_a_read_fault_while_this_pages_copy_expires_does_not_hide_another_tabs_key() {
+        let ls = Ls2::default();
+        let mut s = Store::open(Some(ls.clone()), 0.0);
+        let x = sk("u", "x");
+        ls.0.borrow_mut().fail_set = true;
+        ls.0.borrow_mut().fail_remove = true;
+        s.save(&x, &entry("k1", 0.0, 10.0), 10, 0.0); // memory only, expires at 10
+        ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab
+        ls.0.borrow_mut().get_throws = 1;
+        assert_eq!(s.load(&x, 51.0), None); // storage could not be read: nothing to go on
+        let later: Vec<_> = [52.0, 53.0].iter().map(|t| s.load(&x, *t).map(|e| e.key)).collect();
+        assert_eq!(later, [Some("k2".to_string()), Some("k2".to_string())], "another tab's live key hidden");
     }
 }
