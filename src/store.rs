@@ -457,28 +457,77 @@ mod tests {
         }
     }
 
-    /// A backend whose faults the test switches on.
+    /// The tests' localStorage: faults the test switches on (through [`ls`]
+    /// once the store owns it), and the calls made. `map` is the storage
+    /// itself: what another tab writes or removes there bypasses the faults.
     #[derive(Default)]
     struct Flaky {
         map: Map,
+        /// getItem and key(i) throw.
         fail_get: bool,
-        /// `get` alone fails (`keys` works).
+        /// getItem alone throws.
         fail_read: bool,
+        /// key(i) alone throws.
+        fail_keys: bool,
         fail_set: bool,
         fail_remove: bool,
+        /// The next this-many getItem calls throw (a transient fault).
+        get_throws: std::cell::Cell<usize>,
+        /// The next this-many removeItem calls throw.
+        remove_throws: usize,
+        /// getItem and removeItem calls made.
+        gets: std::cell::Cell<usize>,
+        removes: usize,
     }
     impl Backend for Flaky {
         fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-            if self.fail_get || self.fail_read { Err(Fault("SecurityError".into())) } else { self.map.get(k) }
+            self.gets.set(self.gets.get() + 1);
+            let transient = self.get_throws.get() > 0;
+            if transient {
+                self.get_throws.set(self.get_throws.get() - 1);
+            }
+            if self.fail_get || self.fail_read || transient { Err(Fault("SecurityError".into())) } else { self.map.get(k) }
         }
         fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
             if self.fail_set { Err(Fault("QuotaExceededError".into())) } else { self.map.set(k, v) }
         }
         fn remove(&mut self, k: &str) -> Result<(), Fault> {
-            if self.fail_remove { Err(Fault("refused".into())) } else { self.map.remove(k) }
+            self.removes += 1;
+            let transient = self.remove_throws > 0;
+            if transient {
+                self.remove_throws -= 1;
+            }
+            if self.fail_remove || transient { Err(Fault("refused".into())) } else { self.map.remove(k) }
         }
         fn keys(&self) -> Result<Vec<String>, Fault> {
-            if self.fail_get { Err(Fault("SecurityError".into())) } else { self.map.keys() }
+            if self.fail_get || self.fail_keys { Err(Fault("SecurityError".into())) } else { self.map.keys() }
+        }
+    }
+    impl Flaky {
+        /// Another tab (or an earlier page) writes `e` under `k`.
+        fn write(&mut self, k: &str, e: &Entry) {
+            let _ = self.map.set(k, &e.encode());
+        }
+        fn has(&self, k: &str) -> bool {
+            self.map.get(k).ok().flatten().is_some()
+        }
+        /// SecurityError on every call.
+        fn throw_everything(&mut self) {
+            (self.fail_get, self.fail_set, self.fail_remove) = (true, true, true);
+        }
+    }
+
+    /// The store's storage.
+    fn ls(s: &mut Store<Flaky>) -> &mut Flaky {
+        s.primary.as_mut().expect("a store over storage")
+    }
+
+    /// What `Engine::settle` does on a 2xx.
+    fn settle(s: &mut Store<Flaky>, k: &str, key: &str, settle_ms: f64, max: usize, now: f64) {
+        if let Some(mut e) = s.load(k, now).filter(|e| e.key == key) {
+            e.state = State::Settled;
+            e.expires_at = e.expires_at.min(now + settle_ms);
+            s.save(k, &e, max, now);
         }
     }
 
@@ -708,48 +757,23 @@ mod tests {
         assert!(s.load(&sk("a", "y"), 1.0).is_some());
     }
 
-    /// A map with switchable faults and call counters.
-    #[derive(Default)]
-    struct Counting {
-        map: Map,
-        fail_keys: bool,
-        fail_get: bool,
-        fail_all: bool,
-        gets: std::cell::Cell<usize>,
-        removes: usize,
-    }
-    impl Backend for Counting {
-        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-            self.gets.set(self.gets.get() + 1);
-            if self.fail_all || self.fail_get { Err(Fault("SecurityError".into())) } else { self.map.get(k) }
-        }
-        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-            if self.fail_all { Err(Fault("SecurityError".into())) } else { self.map.set(k, v) }
-        }
-        fn remove(&mut self, k: &str) -> Result<(), Fault> {
-            self.removes += 1;
-            if self.fail_all { Err(Fault("SecurityError".into())) } else { self.map.remove(k) }
-        }
-        fn keys(&self) -> Result<Vec<String>, Fault> {
-            if self.fail_keys || self.fail_all { Err(Fault("SecurityError".into())) } else { self.map.keys() }
-        }
-    }
-
     #[test]
     fn b13_a_clear_that_cannot_list_keys_hides_its_scope_only() {
         // Scope b's pending key from an earlier page, and another tab's since start-up.
-        let mut b = Counting::default();
-        let _ = b.set(&sk("b", "pay"), &entry("k-b", 0.0, 100.0).encode());
+        let mut b = Flaky::default();
+        b.write(&sk("b", "pay"), &entry("k-b", 0.0, 100.0));
         b.fail_keys = true; // key(i) throws, getItem works
         let mut s = Store::open(Some(b), 1.0);
-        if let Some(p) = s.primary.as_mut() {
-            let _ = p.map.set(&sk("b", "tab"), &entry("k-t", 0.0, 100.0).encode());
-            let _ = p.map.set(&sk("a", "x"), &entry("k-a", 0.0, 100.0).encode());
-        }
+        ls(&mut s).write(&sk("b", "tab"), &entry("k-t", 0.0, 100.0));
+        ls(&mut s).write(&sk("a", "x"), &entry("k-a", 0.0, 100.0));
         s.clear_prefix(&scope_prefix("a"));
         assert_eq!(s.load(&sk("a", "x"), 1.0), None, "cleared, yet still loaded");
         assert_eq!(s.load(&sk("b", "pay"), 1.0).map(|e| e.key), Some("k-b".into()), "clear() of a hid b's pending key");
         assert_eq!(s.load(&sk("b", "tab"), 1.0).map(|e| e.key), Some("k-t".into()), "clear() of a hid b's key of another tab");
+        for _ in 0..100 {
+            s.clear_prefix(&scope_prefix("a"));
+        }
+        assert_eq!(s.unlisted.len(), 1, "the scope is remembered once");
     }
 
     #[test]
@@ -757,35 +781,35 @@ mod tests {
         let mut s = Store::open(Some(Flaky::default()), 0.0);
         s.save(&sk("a", "x0"), &entry("k0", 0.0, 1e9), 2, 0.0);
         s.save(&sk("a", "x1"), &entry("k1", 1.0, 1e9), 2, 1.0);
-        if let Some(p) = s.primary.as_mut() {
-            let _ = p.set(&sk("a", "x2"), &entry("k2", 2.0, 1e9).encode()); // another tab's action
-        }
-        let mut e = s.load(&sk("a", "x2"), 3.0).unwrap_or_else(|| entry("?", 0.0, 0.0));
+        ls(&mut s).write(&sk("a", "x2"), &entry("k2", 2.0, 1e9)); // another tab's action
+        let mut e = s.load(&sk("a", "x2"), 3.0).expect("read");
         e.state = State::Settled;
         s.save(&sk("a", "x2"), &e, 2, 3.0); // this tab settles it
-        let stored = s.primary.as_ref().map(|p| p.map.keys().unwrap_or_default()).unwrap_or_default();
         assert_eq!(s.count(&scope_prefix("a")), 2);
-        assert_eq!(stored.len(), 2, "storage holds more than the bound");
+        assert_eq!(ls(&mut s).map.keys().unwrap_or_default().len(), 2, "storage holds more than the bound");
     }
 
     #[test]
-    fn b13_a_key_another_tab_removed_does_not_come_back_after_a_fault() {
-        let mut s = Store::open(Some(Flaky::default()), 0.0);
-        s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
-        if let Some(p) = s.primary.as_mut() {
-            let _ = p.remove(&sk("a", "x")); // another tab: release or clear()
+    fn b13_a_key_another_tab_removed_or_cleared_does_not_come_back_after_a_fault() {
+        for read_between in [true, false] {
+            let mut s = Store::open(Some(Flaky::default()), 0.0);
+            s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
+            let _ = ls(&mut s).map.remove(&sk("a", "x")); // another tab: release or clear()
+            if read_between {
+                assert_eq!(s.load(&sk("a", "x"), 1.0), None);
+            }
+            ls(&mut s).fail_set = true;
+            s.save(&sk("a", "y"), &entry("k2", 1.0, 100.0), 10, 1.0); // quota fault
+            assert_eq!(s.load(&sk("a", "x"), 2.0).map(|e| e.key), None, "a removed key is back");
+            assert_eq!(s.load(&sk("a", "y"), 2.0).map(|e| e.key), Some("k2".into()), "the write after the fault is lost");
         }
-        assert_eq!(s.load(&sk("a", "x"), 1.0), None);
-        if let Some(p) = s.primary.as_mut() {
-            p.fail_set = true;
-        }
-        s.save(&sk("a", "y"), &entry("k2", 1.0, 100.0), 10, 1.0); // quota fault
-        assert_eq!(s.load(&sk("a", "x"), 1.0).map(|e| e.key), None, "a released key is back");
     }
 
     #[test]
     fn b10_storage_that_keeps_throwing_is_not_asked_on_every_call() {
-        let mut s = Store::open(Some(Counting { fail_all: true, ..Counting::default() }), 0.0);
+        let mut b = Flaky::default();
+        b.throw_everything();
+        let mut s = Store::open(Some(b), 0.0);
         assert!(s.fell_back());
         for i in 0..100 {
             let k = sk("a", &format!("x{i}"));
@@ -794,293 +818,122 @@ mod tests {
             assert!(s.load(&k, 0.0).is_some());
             assert_eq!(s.load(&k, 100.0), None); // expired: removed
         }
-        let calls = s.primary.as_ref().map(|p| (p.gets.get(), p.removes));
-        assert_eq!(calls, Some((3, 1)), "(getItem, removeItem) calls, each of which throws");
+        let b = ls(&mut s);
+        assert_eq!((b.gets.get(), b.removes), (3, 1), "(getItem, removeItem) calls, each of which throws");
         // At start-up too: three throwing reads, not one per key.
-        let mut b = Counting::default();
+        let mut b = Flaky::default();
         for i in 0..50 {
-            let _ = b.set(&sk("a", &format!("x{i}")), &entry("k", 0.0, 100.0).encode());
+            b.write(&sk("a", &format!("x{i}")), &entry("k", 0.0, 100.0));
         }
-        b.fail_get = true;
-        let s = Store::open(Some(b), 0.0);
-        assert_eq!(s.primary.as_ref().map(|p| p.gets.get()), Some(3));
-    }
-
-    /// localStorage shared with "another tab" (the test), with a transient
-    /// getItem fault and a switchable quota fault.
-    #[derive(Default)]
-    struct Shared {
-        map: Map,
-        /// getItem throws on the next this-many calls.
-        get_throws: usize,
-        fail_set: bool,
-    }
-    #[derive(Clone, Default)]
-    struct Tab(std::rc::Rc<std::cell::RefCell<Shared>>);
-    impl Backend for Tab {
-        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-            let mut s = self.0.borrow_mut();
-            if s.get_throws > 0 {
-                s.get_throws -= 1;
-                return Err(Fault("NS_ERROR_FILE_CORRUPTED".into()));
-            }
-            s.map.get(k)
-        }
-        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-            let mut s = self.0.borrow_mut();
-            if s.fail_set { Err(Fault("QuotaExceededError".into())) } else { s.map.set(k, v) }
-        }
-        fn remove(&mut self, k: &str) -> Result<(), Fault> {
-            self.0.borrow_mut().map.remove(k)
-        }
-        fn keys(&self) -> Result<Vec<String>, Fault> {
-            self.0.borrow().map.keys()
-        }
-    }
-    impl Tab {
-        fn write(&self, k: &str, e: &Entry) {
-            let _ = self.0.borrow_mut().map.set(k, &e.encode());
-        }
+        b.fail_read = true;
+        let mut s = Store::open(Some(b), 0.0);
+        assert_eq!(ls(&mut s).gets.get(), 3);
     }
 
     #[test]
     fn b5_one_transient_read_fault_at_start_up_loses_no_pending_key() {
-        let tab = Tab::default();
+        let mut b = Flaky::default();
         for a in ["pay:1", "pay:2", "pay:3"] {
-            tab.write(&sk("u", a), &entry(&format!("k-{a}"), 0.0, 1e9));
+            b.write(&sk("u", a), &entry(&format!("k-{a}"), 0.0, 1e9));
         }
-        tab.0.borrow_mut().get_throws = 1; // the page's first getItem throws, then storage works
-        let mut s = Store::open(Some(tab.clone()), 1.0);
+        b.get_throws.set(1); // the page's first getItem throws, then storage works
+        let mut s = Store::open(Some(b), 1.0);
         let found: Vec<Option<String>> = ["pay:1", "pay:2", "pay:3"].iter().map(|a| s.load(&sk("u", a), 2.0).map(|e| e.key)).collect();
         assert_eq!(found, [Some("k-pay:1".into()), Some("k-pay:2".into()), Some("k-pay:3".into())]);
     }
 
     #[test]
     fn b14_one_transient_read_fault_does_not_hide_other_tabs_for_good() {
-        let tab = Tab::default();
-        let mut s = Store::open(Some(tab.clone()), 0.0);
-        tab.0.borrow_mut().get_throws = 1;
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        ls(&mut s).get_throws.set(1);
         assert_eq!(s.load(&sk("u", "x"), 1.0), None); // the one throw
-        tab.write(&sk("u", "pay"), &entry("k-other-tab", 2.0, 1e9)); // another tab's pending key
+        ls(&mut s).write(&sk("u", "pay"), &entry("k-other-tab", 2.0, 1e9)); // another tab's pending key
         assert_eq!(s.load(&sk("u", "pay"), 3.0).map(|e| e.key), Some("k-other-tab".into()), "a second key would be sent");
     }
 
     #[test]
-    fn b13_a_key_another_tab_cleared_stays_gone_after_a_fault() {
-        let tab = Tab::default();
-        let mut s = Store::open(Some(tab.clone()), 0.0);
-        s.save(&sk("u", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
-        let _ = tab.0.borrow_mut().map.remove(&sk("u", "x")); // another tab: clear()
-        tab.0.borrow_mut().fail_set = true;
-        s.save(&sk("u", "y"), &entry("k2", 1.0, 100.0), 10, 1.0); // quota fault
-        assert_eq!(s.load(&sk("u", "x"), 2.0).map(|e| e.key), None, "a key another tab cleared is back");
-        assert_eq!(s.load(&sk("u", "y"), 2.0).map(|e| e.key), Some("k2".into()), "the write after the fault is lost");
-    }
-
-    #[test]
-    fn clear_that_cannot_list_keys_remembers_its_scope_once() {
-        let mut s = Store::open(Some(Counting { fail_keys: true, ..Counting::default() }), 0.0);
-        for _ in 0..100 {
-            s.clear_prefix(&scope_prefix("u"));
-        }
-        assert_eq!(s.unlisted.len(), 1);
-    }
-
-    #[test]
-    fn b7_evictions_storage_refuses_leave_no_tombstones() {
-        let mut s = Store::open(Some(Flaky::default()), 0.0);
-        if let Some(p) = s.primary.as_mut() {
-            p.fail_remove = true;
-        }
-        for i in 0..500 {
-            let t = f64::from(i);
-            s.save(&sk("u", &format!("a{i}")), &entry("k", t, 1e9), 10, t);
-        }
-        assert_eq!(s.count(&scope_prefix("u")), 10);
-        assert_eq!(s.memory.with_prefix(&scope_prefix("u")).len(), 10, "memory keeps slots of evicted entries");
-    }
-
-    /// localStorage shared between "tabs" and reloads, with switchable and
-    /// one-shot faults.
-    #[derive(Default)]
-    struct Ls {
-        map: std::collections::BTreeMap<String, String>,
-        get_throws: usize,
-        remove_throws: usize,
-        fail_set: bool,
-        fail_remove: bool,
-    }
-    #[derive(Clone, Default)]
-    struct Ls2(std::rc::Rc<std::cell::RefCell<Ls>>);
-    impl Backend for Ls2 {
-        fn get(&self, k: &str) -> Result<Option<String>, Fault> {
-            let mut s = self.0.borrow_mut();
-            if s.get_throws > 0 {
-                s.get_throws -= 1;
-                return Err(Fault("get".into()));
-            }
-            Ok(s.map.get(k).cloned())
-        }
-        fn set(&mut self, k: &str, v: &str) -> Result<(), Fault> {
-            let mut s = self.0.borrow_mut();
-            if s.fail_set {
-                return Err(Fault("QuotaExceededError".into()));
-            }
-            s.map.insert(k.to_owned(), v.to_owned());
-            Ok(())
-        }
-        fn remove(&mut self, k: &str) -> Result<(), Fault> {
-            let mut s = self.0.borrow_mut();
-            if s.fail_remove {
-                return Err(Fault("remove".into()));
-            }
-            if s.remove_throws > 0 {
-                s.remove_throws -= 1;
-                return Err(Fault("remove".into()));
-            }
-            s.map.remove(k);
-            Ok(())
-        }
-        fn keys(&self) -> Result<Vec<String>, Fault> {
-            Ok(self.0.borrow().map.keys().cloned().collect())
-        }
-    }
-    impl Ls2 {
-        fn write(&self, k: &str, e: &Entry) {
-            self.0.borrow_mut().map.insert(k.to_owned(), e.encode());
-        }
-    }
-
-    /// What `Engine::settle` does on a 2xx.
-    fn settle(s: &mut Store<Ls2>, k: &str, key: &str, settle_ms: f64, max: usize, now: f64) {
-        if let Some(mut e) = s.load(k, now).filter(|e| e.key == key) {
-            e.state = State::Settled;
-            e.expires_at = e.expires_at.min(now + settle_ms);
-            s.save(k, &e, max, now);
-        }
-    }
-
-    #[test]
-    fn b6_a_settled_key_held_in_memory_does_not_come_back_pending_after_its_window() {
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        let x = sk("u", "x");
-        s.save(&x, &entry("k1", 0.0, 1e9), 10, 0.0); // write-ahead, in storage
-        ls.0.borrow_mut().fail_set = true; // storage full ...
-        ls.0.borrow_mut().fail_remove = true; // ... and removeItem throws
-        settle(&mut s, &x, "k1", 10.0, 10, 1.0); // settled in memory only
-        assert_eq!(s.load(&x, 5.0).map(|e| e.state), Some(State::Settled));
-        assert_eq!(s.load(&x, 20.0), None, "window over");
-        assert_eq!(s.load(&x, 21.0).map(|e| (e.key, e.state)), None, "settled key reused after its window");
-    }
-
-    #[test]
-    fn b6_one_refused_eviction_does_not_bring_a_pending_copy_back() {
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        let x = sk("u", "x");
-        s.save(&sk("u", "a"), &entry("ka", 0.0, 1e9), 2, 0.0);
-        s.save(&x, &entry("k1", 1.0, 1e9), 2, 1.0);
-        ls.0.borrow_mut().remove_throws = 1;
-        s.save(&sk("u", "b"), &entry("kb", 2.0, 1e9), 2, 2.0); // evicts a: removeItem throws once
-        settle(&mut s, &x, "k1", 10.0, 2, 3.0);
-        assert_eq!(s.load(&x, 20.0), None, "window over");
-        assert_eq!(s.load(&x, 21.0).map(|e| (e.key, e.state)), None, "settled key reused after its window");
-    }
-
-    #[test]
     fn b5_a_transient_read_fault_does_not_stop_write_ahead() {
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        ls.0.borrow_mut().get_throws = 1;
+        let mut s = Store::open(Some(Flaky::default()), 0.0);
+        ls(&mut s).get_throws.set(1);
         assert_eq!(s.load(&sk("u", "other"), 1.0), None); // one getItem throws
         assert!(s.fell_back(), "the fault is reported");
         let x = sk("u", "pay");
         assert_eq!(s.load(&x, 2.0), None);
         s.save(&x, &entry("k1", 2.0, 1e9), 10, 2.0); // write-ahead, then send
-        let mut reloaded = Store::open(Some(ls.clone()), 3.0);
+        let mut reloaded = Store::open(s.primary.take(), 3.0);
         assert_eq!(reloaded.load(&x, 3.0).map(|e| e.key), Some("k1".into()), "pending key not persisted");
     }
 
     #[test]
+    fn b7_evictions_leave_no_slots_when_storage_refuses_or_throws() {
+        for throw_everything in [false, true] {
+            let mut s = Store::open(Some(Flaky::default()), 0.0);
+            if throw_everything {
+                ls(&mut s).throw_everything(); // SecurityError mid-session
+            } else {
+                ls(&mut s).fail_remove = true;
+            }
+            for i in 0..500 {
+                let t = f64::from(i);
+                s.save(&sk("u", &format!("a{i}")), &entry("k", t, 1e9), 10, t);
+            }
+            assert_eq!(s.count(&scope_prefix("u")), 10);
+            assert_eq!(s.memory.with_prefix(&scope_prefix("u")).len(), 10, "memory keeps slots of evicted entries");
+        }
+    }
+
+    #[test]
+    fn b6_a_settled_key_held_in_memory_does_not_come_back_pending_after_its_window() {
+        // Removals refused throughout, once only, or refused and the check of
+        // what storage holds throwing once.
+        for (fail_remove, remove_throws, get_throws) in [(true, 0, 0), (false, 1, 0), (true, 0, 1)] {
+            let mut s = Store::open(Some(Flaky::default()), 0.0);
+            let x = sk("u", "x");
+            s.save(&sk("u", "a"), &entry("ka", 0.0, 1e9), 2, 0.0);
+            s.save(&x, &entry("k1", 1.0, 1e9), 2, 1.0); // write-ahead, in storage
+            (ls(&mut s).fail_remove, ls(&mut s).remove_throws) = (fail_remove, remove_throws);
+            s.save(&sk("u", "b"), &entry("kb", 2.0, 1e9), 2, 2.0); // evicts a
+            ls(&mut s).fail_set = true; // storage full
+            settle(&mut s, &x, "k1", 10.0, 2, 3.0); // settled in memory only
+            assert_eq!(s.load(&x, 5.0).map(|e| e.state), Some(State::Settled));
+            ls(&mut s).get_throws.set(get_throws);
+            assert_eq!(s.load(&x, 20.0), None, "window over");
+            let later: Vec<_> = [21.0, 22.0].iter().map(|t| s.load(&x, *t).map(|e| (e.key, e.state))).collect();
+            assert_eq!(later, [None, None], "settled key reused after its window ({fail_remove}, {remove_throws}, {get_throws})");
+        }
+    }
+
+    #[test]
     fn b14_bounds_do_not_evict_another_tabs_newer_entry_on_stale_times() {
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        let x = sk("u", "x");
-        s.save(&x, &entry("k1", 0.0, 10.0), 2, 0.0); // this tab's, expires at 10
-        ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab runs the action again: pending
-        s.save(&sk("u", "y"), &entry("ky", 50.0, 1e9), 2, 50.0);
-        s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound
-        assert!(ls.0.borrow().map.contains_key(&x), "another tab's pending key k2 removed as 'expired'");
-        assert_eq!(s.count(&scope_prefix("u")), 2);
-    }
-
-    #[test]
-    fn b6_a_read_fault_while_dropping_a_memory_only_rewrite_still_hides_the_older_copy() {
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        let x = sk("u", "x");
-        s.save(&x, &entry("k1", 0.0, 1e9), 10, 0.0);
-        ls.0.borrow_mut().fail_set = true;
-        ls.0.borrow_mut().fail_remove = true;
-        settle(&mut s, &x, "k1", 10.0, 10, 1.0);
-        ls.0.borrow_mut().get_throws = 1; // the check of what storage holds throws once
-        assert_eq!(s.load(&x, 20.0), None, "window over");
-        let later: Vec<_> = [21.0, 22.0].iter().map(|t| s.load(&x, *t).map(|e| (e.key, e.state))).collect();
-        assert_eq!(later, [None, None], "settled key reused after its window");
-    }
-
-    #[test]
-    fn b14_dropping_a_memory_only_entry_keeps_another_tabs_newer_key() {
-        // Removals refused: a tombstone must not hide the other tab's key.
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        let x = sk("u", "x");
-        ls.0.borrow_mut().fail_set = true;
-        ls.0.borrow_mut().fail_remove = true;
-        s.save(&x, &entry("k1", 0.0, 10.0), 10, 0.0); // memory only, expires at 10
-        ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab's pending key
-        // This page's copy expired: the other tab's key is the one found.
-        assert_eq!(s.load(&x, 51.0).map(|e| e.key), Some("k2".into()), "another tab's live key hidden");
-        assert_eq!(s.load(&x, 52.0).map(|e| e.key), Some("k2".into()));
-        // Removals working: bounds must not delete it from storage either.
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        ls.0.borrow_mut().fail_set = true; // one quota fault: writes go to memory for good
-        s.save(&x, &entry("k1", 0.0, 10.0), 2, 0.0);
-        ls.0.borrow_mut().fail_set = false;
-        ls.write(&x, &entry("k2", 50.0, 1e9));
-        s.save(&sk("u", "y"), &entry("ky", 50.0, 1e9), 2, 50.0);
-        s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound: x 'expired'
-        assert!(ls.0.borrow().map.contains_key(&x), "another tab's pending key k2 removed");
-    }
-
-    #[test]
-    fn b7_storage_that_throws_on_every_call_leaves_no_slot_per_eviction() {
-        let mut s = Store::open(Some(Counting::default()), 0.0);
-        if let Some(p) = s.primary.as_mut() {
-            p.fail_all = true; // SecurityError mid-session
+        // Whether this page's copy mirrors storage or is held in memory only.
+        for memory_only in [false, true] {
+            let mut s = Store::open(Some(Flaky::default()), 0.0);
+            let x = sk("u", "x");
+            ls(&mut s).fail_set = memory_only; // a quota fault: writes go to memory for good
+            s.save(&x, &entry("k1", 0.0, 10.0), 2, 0.0); // this tab's, expires at 10
+            ls(&mut s).fail_set = false;
+            ls(&mut s).write(&x, &entry("k2", 50.0, 1e9)); // another tab runs the action again
+            s.save(&sk("u", "y"), &entry("ky", 50.0, 1e9), 2, 50.0);
+            s.save(&sk("u", "z"), &entry("kz", 51.0, 1e9), 2, 51.0); // over the bound
+            assert!(ls(&mut s).has(&x), "another tab's pending key k2 removed as 'expired' ({memory_only})");
+            assert_eq!(s.count(&scope_prefix("u")), 2);
         }
-        for i in 0..500 {
-            let t = f64::from(i);
-            s.save(&sk("u", &format!("a{i}")), &entry("k", t, 1e9), 10, t);
-        }
-        assert_eq!(s.count(&scope_prefix("u")), 10);
-        assert_eq!(s.memory.with_prefix(&scope_prefix("u")).len(), 10, "memory keeps slots of evicted entries");
     }
 
     #[test]
-    fn b14_a_read_fault_while_this_pages_copy_expires_does_not_hide_another_tabs_key() {
-        let ls = Ls2::default();
-        let mut s = Store::open(Some(ls.clone()), 0.0);
-        let x = sk("u", "x");
-        ls.0.borrow_mut().fail_set = true;
-        ls.0.borrow_mut().fail_remove = true;
-        s.save(&x, &entry("k1", 0.0, 10.0), 10, 0.0); // memory only, expires at 10
-        ls.write(&x, &entry("k2", 50.0, 1e9)); // another tab
-        ls.0.borrow_mut().get_throws = 1;
-        assert_eq!(s.load(&x, 51.0), None); // storage could not be read: nothing to go on
-        let later: Vec<_> = [52.0, 53.0].iter().map(|t| s.load(&x, *t).map(|e| e.key)).collect();
-        assert_eq!(later, [Some("k2".to_string()), Some("k2".to_string())], "another tab's live key hidden");
+    fn b14_the_expiry_of_a_memory_only_entry_does_not_hide_another_tabs_newer_key() {
+        // Removals refused, and the check of what storage holds throwing once or not.
+        for get_throws in [0, 1] {
+            let mut s = Store::open(Some(Flaky::default()), 0.0);
+            let x = sk("u", "x");
+            (ls(&mut s).fail_set, ls(&mut s).fail_remove) = (true, true);
+            s.save(&x, &entry("k1", 0.0, 10.0), 10, 0.0); // memory only, expires at 10
+            ls(&mut s).write(&x, &entry("k2", 50.0, 1e9)); // another tab's pending key
+            ls(&mut s).get_throws.set(get_throws);
+            let first = s.load(&x, 51.0).map(|e| e.key); // storage unreadable once: nothing to go on
+            assert_eq!(first, (get_throws == 0).then(|| "k2".to_string()));
+            let later: Vec<_> = [52.0, 53.0].iter().map(|t| s.load(&x, *t).map(|e| e.key)).collect();
+            assert_eq!(later, [Some("k2".to_string()), Some("k2".to_string())], "another tab's live key hidden ({get_throws})");
+        }
     }
 }
