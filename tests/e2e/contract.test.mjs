@@ -760,33 +760,39 @@ test("B10 after a quota fault, a key already pending in localStorage is still se
   assert.equal(out.fallbacks, 1);
 });
 
-test("B10 a foreign entry found at start-up: the pending key written before it is still sent, write-ahead goes on, and clear() still empties the scope in localStorage", async (t) => {
-  const p = await page(t);
-  const out = await p.evaluate(async () => {
-    const first = createClient();
-    const a = await first.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:4", headers: { "x-fault": "status=503" }, retry: false });
-    localStorage.setItem("oncefetch:1:00", "someone else's"); // read before our entry at start-up
-    const c = createClient(); // a reload: the store reads localStorage again
-    const events = [];
-    c.on((e) => events.push(e.type));
-    const b = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:4" });
-    await c.fetch("/api/echo", { method: "POST", body: "new", action: "pay:5" });
-    const ours = () => Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:1:") && k !== "oncefetch:1:00");
-    const before = ours().length;
-    await c.clear();
-    return {
-      ka: first.info(a).key, kb: c.info(b).key, fromStorage: c.info(b).fromStorage,
-      fallbacks: events.filter((e) => e === "storage-fallback").length,
-      before, after: ours().length, foreign: localStorage.getItem("oncefetch:1:00"),
-    };
+// A fault met at start-up, with a pending key from before the reload in storage.
+for (const [name, sabotage] of [
+  ["a foreign entry found at start-up", "localStorage.setItem('oncefetch:1:00', 'someone else\\'s')"], // read before our entry
+  ["a getItem that throws once at start-up", "const get = Storage.prototype.getItem; let once = true; Storage.prototype.getItem = function (k) { if (once) { once = false; throw new DOMException('busy', 'UnknownError'); } return get.call(this, k); }"],
+]) {
+  test(`B10 ${name}: the pending key written before it is still sent, write-ahead goes on, and clear() still empties the scope in localStorage`, async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (sabotage) => {
+      const first = createClient();
+      const a = await first.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:4", headers: { "x-fault": "status=503" }, retry: false });
+      new Function(sabotage)();
+      const c = createClient(); // a reload: the store reads localStorage again
+      const events = [];
+      c.on((e) => events.push(e.type));
+      const b = await c.fetch("/api/echo", { method: "POST", body: "pay", action: "pay:4" });
+      await c.fetch("/api/echo", { method: "POST", body: "new", action: "pay:5" });
+      const ours = () => Object.keys(localStorage).filter((k) => k.startsWith("oncefetch:1:") && k !== "oncefetch:1:00");
+      const before = ours().length;
+      await c.clear();
+      return {
+        ka: first.info(a).key, kb: c.info(b).key, fromStorage: c.info(b).fromStorage,
+        fallbacks: events.filter((e) => e === "storage-fallback").length,
+        before, after: ours().length, foreign: localStorage.getItem("oncefetch:1:00"),
+      };
+    }, sabotage);
+    assert.equal(out.kb, out.ka, "the pending key is lost");
+    assert.equal(out.fromStorage, true);
+    assert.equal(out.fallbacks, 1);
+    assert.equal(out.before, 2, "pay:5's entry (written after the fall-back) is in localStorage too: write-ahead stays on");
+    assert.equal(out.after, 0, "clear() removed the scope's entries from localStorage");
+    if (name.startsWith("a foreign")) assert.equal(out.foreign, "someone else's", "clear() left what is not ours");
   });
-  assert.equal(out.kb, out.ka, "the pending key is not lost behind a foreign entry");
-  assert.equal(out.fromStorage, true);
-  assert.equal(out.fallbacks, 1);
-  assert.equal(out.before, 2, "pay:5's entry (written after the fall-back) is in localStorage too: one foreign entry does not turn write-ahead off");
-  assert.equal(out.after, 0, "clear() removed the scope's entries from localStorage");
-  assert.equal(out.foreign, "someone else's", "clear() left what is not ours");
-});
+}
 
 // ------------------------------------------------------------------ B11 events
 
