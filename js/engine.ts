@@ -20,7 +20,7 @@ interface Exports {
   body_start(method: number, url: number): void;
   body_more(len: number): void;
   begin(e: number, ident: number, keyed: number, fresh: number, callerKey: number, now: number): number;
-  outcome(e: number, token: number, attempt: number, status: number, retryAfter: number, flags: number, now: number, rand: number, attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number): number;
+  outcome(e: number, token: number, attempt: number, status: number, retryAfterMs: number, flags: number, now: number, rand: number, attempts: number, baseMs: number, maxMs: number, maxRetryAfterMs: number): number;
   finish(e: number, token: number): void;
   admin(e: number, op: number, scope: number, action: number, now: number): number;
 }
@@ -310,13 +310,15 @@ export class Engine {
     }
   }
 
-  /** The verdict on one answer: a delay before resending, or -1 when the answer is final (the flight is then over). */
-  outcome(token: number, policy: RetryPolicy, attempt: number, status: number, retryAfter: string | undefined, replayed: boolean, resendable: boolean, now: number, rand: number, label: string): number {
+  /** The verdict on one answer: a delay before resending, or -1 when the answer
+   * is final (the flight is then over). `retryAfterMs`: the answer's
+   * `Retry-After` (retry-after.js), negative when it has none. */
+  outcome(token: number, policy: RetryPolicy, attempt: number, status: number, retryAfterMs: number, replayed: boolean, resendable: boolean, now: number, rand: number, label: string): number {
     enter();
     try {
-      args(80 + room(retryAfter));
+      args(80);
       putBytes(policy.bits);
-      const d = wasm.outcome(this.h, token, attempt, status, put(retryAfter), +replayed | (+resendable << 1), now, rand,
+      const d = wasm.outcome(this.h, token, attempt, status, retryAfterMs, +replayed | (+resendable << 1), now, rand,
         policy.attempts, policy.baseMs, policy.maxMs, policy.maxRetryAfterMs);
       this.drain(label);
       return d;

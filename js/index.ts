@@ -9,6 +9,7 @@
  */
 import { load, Engine, RetryPolicy } from "./engine.js";
 import { Tabs, type Led, type TabResult } from "./tabs.js";
+import { retryAfterMs } from "./retry-after.js";
 
 /** Retry settings; a partial object is merged over the defaults. */
 export interface RetryOptions {
@@ -518,8 +519,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       const replayed = res ? isReplayed(res) : false;
       const status = res ? (res.type === "opaque" || res.type === "opaqueredirect" ? 0 : res.status) : NETWORK_ERROR;
       // Retry-After only matters to a retry, and only error statuses are retried.
-      const retryAfter = status >= 400 ? res?.headers.get("retry-after") ?? undefined : undefined;
-      const delay = e.outcome(f.token, policy, attempt, status, retryAfter, replayed, resendable, Date.now(), Math.random(), f.label);
+      const retryAfter = status >= 400 ? res?.headers.get("retry-after") : null;
+      const now = Date.now();
+      const delay = e.outcome(f.token, policy, attempt, status, retryAfter == null ? -1 : retryAfterMs(retryAfter, now), replayed, resendable, now, Math.random(), f.label);
       if (delay < 0) {
         f.token = -1; // a final verdict ends the flight in the engine
         f.replayed = replayed;

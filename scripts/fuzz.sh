@@ -39,7 +39,7 @@ for arg in "$@"; do
     *) TARGETS+=("$arg") ;;
   esac
 done
-ALL=(entry_parse entry_roundtrip retry_after validate action_identity store_ops)
+ALL=(entry_parse entry_roundtrip validate action_identity store_ops)
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 
 # 1. The nightly toolchain (libFuzzer's instrumentation needs -Z flags).

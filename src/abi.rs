@@ -236,20 +236,23 @@ pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: 
 
 /// [`Engine::outcome`] under the retry policy given by the numbers and, in
 /// the input, its statuses (the [`STATUS_BYTES`]-byte bitset of
-/// [`Policy::statuses`]) then the Retry-After header. `flags`: 1 replayed,
-/// 2 resendable. Returns the delay or -1.
+/// [`Policy::statuses`]). `retry_after_ms` is the answer's `Retry-After` in
+/// milliseconds from now (read by the facade, js/retry-after.js), negative
+/// when absent. `flags`: 1 replayed, 2 resendable. Returns the delay or -1.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
-pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_after: i32, flags: u32, now: f64, rand: f64, attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64) -> f64 {
+pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_after_ms: f64, flags: u32, now: f64, rand: f64, attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64) -> f64 {
     let Global { io, engines, .. } = state();
     let Some(engine) = engine(engines, e) else { return -1.0 };
-    let [bits, ra] = args(&io.input, [STATUS_BYTES as i32, retry_after]);
+    let [bits] = args(&io.input, [STATUS_BYTES as i32]);
     let mut statuses = [0u8; STATUS_BYTES];
     for (s, b) in statuses.iter_mut().zip(bits.unwrap_or(&[])) {
         *s = *b;
     }
     let policy = Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses };
-    engine.outcome(token, &policy, attempt, status, text(ra), flags & 1 != 0, flags & 2 != 0, now, rand)
+    // `>=` is false for NaN as well.
+    let retry_after_ms = (retry_after_ms >= 0.0).then_some(retry_after_ms);
+    engine.outcome(token, &policy, attempt, status, retry_after_ms, flags & 1 != 0, flags & 2 != 0, now, rand)
 }
 
 /// [`Engine::finish`].

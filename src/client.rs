@@ -11,7 +11,7 @@ use crate::hash::Sha256;
 use crate::entry::{Entry, State};
 use crate::error::Error;
 use crate::key::{short, uuid_v4};
-use crate::retry::{parse_retry_after, Answer, Decision, Policy};
+use crate::retry::{Answer, Decision, Policy};
 use crate::store::Store;
 use crate::validate;
 use crate::web::{Events, LocalStorage, Random};
@@ -174,11 +174,11 @@ impl Engine {
     /// The verdict on one answer: a delay in ms before resending, or -1 when
     /// this answer is the caller's — then the flight is over and its token
     /// freed (no separate `finish`). `status` is -1 for a network error, 0 for
-    /// an opaque response.
+    /// an opaque response; `retry_after_ms` is its `Retry-After`, in
+    /// milliseconds from now.
     #[allow(clippy::too_many_arguments)]
-    pub fn outcome(&mut self, token: u32, policy: &Policy, attempt: u32, status: i32, retry_after: Option<&str>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
+    pub fn outcome(&mut self, token: u32, policy: &Policy, attempt: u32, status: i32, retry_after_ms: Option<f64>, replayed: bool, resendable: bool, now: f64, rand: f64) -> f64 {
         let Some(f) = self.flight(token) else { return -1.0 };
-        let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, now));
         let decision = policy.decide(attempt, Answer { status, replayed, retry_after_ms }, resendable, rand);
         if self.observed {
             let key = f.key.clone();

@@ -10,7 +10,9 @@ use crate::error::Error;
 /// Whether `v` can be sent as a header value: visible ASCII, space and tab
 /// only; no CR, LF or NUL (header injection), no leading/trailing space.
 pub fn is_header_value(v: &str) -> bool {
-    v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) && crate::retry::trim_ows(v) == v
+    let b = v.as_bytes();
+    let ows = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
+    b.iter().all(|&c| c == b'\t' || (0x20..0x7f).contains(&c)) && !ows(b.first()) && !ows(b.last())
 }
 
 /// Checks a caller-supplied key.

@@ -10,7 +10,6 @@
 
 pub mod entry;
 pub mod identity;
-pub mod retry_after;
 pub mod store;
 pub mod validate;
 
@@ -29,7 +28,6 @@ pub fn run_target(target: &str, data: &[u8]) {
                 entry::roundtrip(&case)
             }
         }
-        "retry_after" => retry_after::check(data),
         "validate" => validate::check(data),
         "action_identity" => {
             if let Some(case) = decode(data) {
@@ -46,4 +44,4 @@ pub fn run_target(target: &str, data: &[u8]) {
 }
 
 /// Every fuzz target, in the order `scripts/fuzz.sh` runs them.
-pub const TARGETS: [&str; 6] = ["entry_parse", "entry_roundtrip", "retry_after", "validate", "action_identity", "store_ops"];
+pub const TARGETS: [&str; 5] = ["entry_parse", "entry_roundtrip", "validate", "action_identity", "store_ops"];
