@@ -45,7 +45,10 @@ export interface ClientOptions {
   retry?: RetryOptions | false;
   /** Where keys persist: "local" (localStorage, falling back to memory on any fault) or "memory". @default "local" */
   storage?: "local" | "memory";
-  /** The underlying fetch. @default globalThis.fetch */
+  /** The underlying fetch. It gets the call's input and an init of its own, the key
+   * header added to `init.headers`: a plain object when the caller passed one (or
+   * none), a `Headers` otherwise (read them with `new Headers(init.headers)`).
+   * @default globalThis.fetch */
   fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
   /** Whether a response is a server replay; replays are final even when 5xx. @default reads `Idempotent-Replayed: true` */
   isReplayed?: (response: Response) => boolean;
@@ -364,6 +367,42 @@ function copyResponse(res: Response, bytes: ArrayBuffer | null): Response {
   return copy;
 }
 
+// ---------------------------------------------------------------- headers
+
+/** A header value fetch sends unchanged or only trimmed: no control character
+ * but tab (nothing it refuses), no code unit above 0xFF. */
+const PLAIN_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * The headers a call sends, and the caller's own key among them (what
+ * `Headers.get(name)` answers). No headers, or a plain object of header
+ * names and string values that fetch takes as they are — what apps pass —
+ * is copied as a plain object: making a `Headers` costs ~2 µs, more than the
+ * rest of a call's bookkeeping. Anything else (a `Headers`, pairs, a value
+ * fetch would refuse, a key it would trim or join with another spelling)
+ * goes through `Headers`, which throws fetch's TypeError at once: a bad
+ * header is never sent, nor retried as a network failure.
+ */
+function sendHeaders(given: HeadersInit | undefined, lower: string): [Headers | Record<string, string>, string | undefined] {
+  if (given === undefined) return [{}, undefined];
+  plain: if (Object.getPrototypeOf(given) === Object.prototype && Object.getOwnPropertySymbols(given).length === 0) {
+    const copy: Record<string, string> = {};
+    let key: string | undefined;
+    for (const name of Object.keys(given)) {
+      const v: unknown = (given as Record<string, unknown>)[name];
+      if (typeof v !== "string" || name === "__proto__" || !TOKEN.test(name) || !PLAIN_VALUE.test(v)) break plain;
+      copy[name] = v;
+      if (name.toLowerCase() === lower) {
+        if (key !== undefined || v.trim() !== v) break plain;
+        key = v;
+      }
+    }
+    return [copy, key];
+  }
+  const h = new Headers(given);
+  return [h, h.get(lower) ?? undefined];
+}
+
 // ---------------------------------------------------------------- flights
 
 interface Caller {
@@ -418,6 +457,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   };
   let engine: Engine | undefined;
   let defaultPolicy: RetryPolicy | undefined;
+  const headerLower = opts.headerName.toLowerCase();
 
   // Events are queued and handed to listeners after the current engine call
   // has returned: a listener may call back into the client (unsubscribe,
@@ -639,7 +679,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     } catch {
       fail("input", `is not a valid URL: ${describe(String(input))}`);
     }
-    const headers = new Headers(init.headers ?? (isRequest ? (input as Request).headers : undefined));
+    const [headers, callerKey] = sendHeaders(init.headers ?? (isRequest ? (input as Request).headers : undefined), headerLower);
     const label = action ?? `${method} ${url}`;
     /** The body sent: `init.body`, or a Request's body read once. */
     let body: unknown = init.body;
@@ -660,7 +700,6 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
     /** Identity, coalescing and the start of a flight (SPEC B2, B3, B5). */
     function begin(e: Engine, bodyId: BodyIdentity): Promise<Response> {
-      const callerKey = headers.get(opts.headerName) ?? undefined;
       const keyed = opts.keyedMethods.includes(method) || callerKey !== undefined;
 
       // Stream bodies cannot be replayed: never joined.
@@ -716,7 +755,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
           f.fromStorage = e.fromStorage;
           if (keyed) f.key = key;
           if (keyed && f.key !== null && callerKey === undefined) {
-            headers.set(opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+            const v = opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key;
+            if (headers instanceof Headers) headers.set(opts.headerName, v);
+            else headers[opts.headerName] = v;
           }
           sent = run(e, f, policy, resendable, send);
         } catch (x) {

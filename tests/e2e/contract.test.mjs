@@ -414,10 +414,13 @@ test("B6 Retry-After (seconds and HTTP-date) is honoured, capped by maxRetryAfte
   const p = await page(t);
   const out = await p.evaluate(async () => {
     // The x-fault header is stateless: this fetch option strips it after the
-    // first attempt, so each call meets its fault once and then succeeds.
+    // first attempt, so each call meets its fault once and then succeeds (the
+    // init is the one every attempt sends; its headers are in any HeadersInit form).
     const once = async (input, init) => {
       const r = await fetch(input, init);
-      init.headers.delete("x-fault");
+      const h = new Headers(init.headers);
+      h.delete("x-fault");
+      init.headers = h;
       return r;
     };
     const delays = [];

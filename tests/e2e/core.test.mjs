@@ -118,6 +118,56 @@ test("B1 a caller-set Idempotency-Key is sent as-is and only once", async (t) =>
   assert.deepEqual(infos, ["my-key-1", "my-key-2"]);
 });
 
+test("B1 headers in any form fetch takes: the caller's key is found in any spelling and sent once, other headers go unchanged, a header fetch refuses rejects at once and sends nothing", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = window.oncefetch.createClient();
+    const post = async (f, headers) => c.info(await c.fetch(`/api/echo?f=${f}`, { method: "POST", body: f, headers })).key;
+    const keys = {
+      lower: await post("lower", { "content-type": "text/plain", "idempotency-key": "k-lower" }),
+      pairs: await post("pairs", [["IDEMPOTENCY-KEY", "k-pairs"], ["x-a", "1"]]),
+      padded: await post("padded", { "Idempotency-Key": " k-padded\t" }),
+      twice: await post("twice", { "Idempotency-Key": "k-a", "idempotency-key": "k-b" }),
+      number: await post("number", { "x-n": 1 }),
+      plain: await post("plain", { "x-b": "two  words", "x-latin": "caf\u00e9" }),
+      request: c.info(await c.fetch(new Request("/api/echo?f=request", { method: "POST", body: "r", headers: { "Idempotency-Key": "k-req" } }))).key,
+    };
+    const refused = [];
+    for (const headers of [{ "bad name": "v" }, { "x-c": "a\nb" }, { "x-d": "\u20ac" }, { [Symbol("s")]: "v" }, { "Idempotency-Key": "a\rb" }]) {
+      // At once, as fetch's own TypeError: not a network failure retried four times.
+      refused.push(await c.fetch("/api/echo?f=refused", { method: "POST", body: "x", headers }).then(() => "sent", (e) => (/network/.test(e.message) ? e.message : e.name)));
+    }
+    return { keys, refused, inflight: c.inflight };
+  });
+  const reqs = await requests(server.url);
+  const at = (f) => reqs.filter((r) => r.query === `f=${f}`);
+  assert.deepEqual(out.refused, ["TypeError", "TypeError", "TypeError", "TypeError", "TypeError"]);
+  assert.equal(at("refused").length, 0, "a refused header sends nothing");
+  assert.equal(out.inflight, 0);
+  assert.equal(reqs.length, 7);
+  const one = (f) => {
+    const r = at(f);
+    assert.equal(r.length, 1, f);
+    return r[0];
+  };
+  assert.equal(one("lower").key, "k-lower");
+  assert.equal(one("lower").headers["content-type"], "text/plain");
+  assert.equal(one("pairs").key, "k-pairs");
+  assert.equal(one("pairs").headers["x-a"], "1");
+  assert.equal(one("padded").key, "k-padded", "fetch trims the value");
+  assert.equal(one("twice").key, "k-a, k-b", "both spellings: one header, as fetch joins them");
+  assert.equal(one("request").key, "k-req");
+  assert.equal(one("number").headers["x-n"], "1");
+  assert.equal(one("plain").headers["x-b"], "two  words");
+  assert.equal(one("plain").headers["x-latin"], "caf\u00e9");
+  assert.match(one("plain").key, UUID4);
+  assert.match(one("number").key, UUID4);
+  assert.deepEqual(out.keys, {
+    lower: "k-lower", pairs: "k-pairs", padded: "k-padded", twice: "k-a, k-b",
+    number: one("number").key, plain: one("plain").key, request: "k-req",
+  });
+});
+
 test("B1 different actions get different keys", async (t) => {
   const p = await page(t);
   const keys = await p.evaluate(async () => {
