@@ -381,26 +381,34 @@ const PLAIN_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * rest of a call's bookkeeping. Anything else (a `Headers`, pairs, a value
  * fetch would refuse, a key it would trim or join with another spelling)
  * goes through `Headers`, which throws fetch's TypeError at once: a bad
- * header is never sent, nor retried as a network failure.
+ * header is never sent, nor retried as a network failure. A plain object's
+ * values are read once (a getter runs once, as with `new Headers(object)`).
+ * `lower` is the key header's name in lower case; "__proto__" is not a name
+ * a plain object can be given.
  */
 function sendHeaders(given: HeadersInit | undefined, lower: string): [Headers | Record<string, string>, string | undefined] {
-  if (given === undefined) return [{}, undefined];
-  plain: if (Object.getPrototypeOf(given) === Object.prototype && Object.getOwnPropertySymbols(given).length === 0) {
-    const copy: Record<string, string> = {};
-    let key: string | undefined;
-    for (const name of Object.keys(given)) {
-      const v: unknown = (given as Record<string, unknown>)[name];
-      if (typeof v !== "string" || name === "__proto__" || !TOKEN.test(name) || !PLAIN_VALUE.test(v)) break plain;
-      copy[name] = v;
-      if (name.toLowerCase() === lower) {
-        if (key !== undefined || v.trim() !== v) break plain;
-        key = v;
+  let h: HeadersInit | undefined = given;
+  if (lower !== "__proto__") {
+    if (given === undefined) return [{}, undefined];
+    if (Object.getPrototypeOf(given) === Object.prototype && Object.getOwnPropertySymbols(given).length === 0) {
+      // The object's own enumerable string keys, in order: what Headers reads of it.
+      const pairs = Object.keys(given).map((name) => [name, (given as Record<string, unknown>)[name]] as [string, string]);
+      h = pairs;
+      plain: {
+        let key: string | undefined;
+        for (const [name, v] of pairs) {
+          if (typeof v !== "string" || !TOKEN.test(name) || !PLAIN_VALUE.test(v)) break plain;
+          if (name.toLowerCase() === lower) {
+            if (key !== undefined || v.trim() !== v) break plain;
+            key = v;
+          }
+        }
+        return [Object.fromEntries(pairs), key]; // own properties, "__proto__" too
       }
     }
-    return [copy, key];
   }
-  const h = new Headers(given);
-  return [h, h.get(lower) ?? undefined];
+  const made = new Headers(h);
+  return [made, made.get(lower) ?? undefined];
 }
 
 // ---------------------------------------------------------------- flights
@@ -540,8 +548,16 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       f.attempts = attempt;
       let res: Response | undefined;
       let err: unknown;
+      let sending: Promise<Response>;
       try {
-        res = await send();
+        sending = send();
+      } catch (x) {
+        // fetch reports a network failure by rejecting: a function that throws
+        // instead (a fetch option's bug) is surfaced at once, not retried.
+        throw toError(x, "oncefetch: fetch threw");
+      }
+      try {
+        res = await sending;
       } catch (x) {
         err = x;
       }

@@ -855,8 +855,11 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
   const p = await page(t);
   const out = await p.evaluate(async () => {
     let nonResponseCalls = 0;
+    let syncTypeErrorCalls = 0;
     const cases = {
       throwsSync: () => { throw new Error("sync boom"); },
+      // A wrapper's bug that throws a TypeError (as network failures reject with): surfaced, not retried.
+      throwsSyncTypeError: (input, init) => { syncTypeErrorCalls++; init.headers.no(); },
       nonResponse: async () => { nonResponseCalls++; return { status: 200 }; },
       rejectsString: () => Promise.reject("a string"),
       rejectsNull: () => Promise.reject(null),
@@ -899,9 +902,10 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     }
     out.oddReason = [await inFlight, before ? await before : { threw }].map((r) => (r.threw ? "threw" : r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
     out.nonResponseCalls = nonResponseCalls;
+    out.syncTypeErrorCalls = syncTypeErrorCalls;
     return out;
   });
-  for (const name of ["throwsSync", "nonResponse", "rejectsString", "rejectsNull", "isReplayedThrows"]) {
+  for (const name of ["throwsSync", "throwsSyncTypeError", "nonResponse", "rejectsString", "rejectsNull", "isReplayedThrows"]) {
     assert.deepEqual(out[name], ["Error", "Error", "Error"], name);
     assert.equal(out[name + "Inflight"], 0, name);
   }
@@ -910,6 +914,7 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
   assert.equal(out.uncopyableInflight, 0);
   assert.deepEqual(out.oddReason, ["Error", "Error"], "an abort reason String() cannot convert still rejects with an Error (in flight, and at once)");
   assert.equal(out.nonResponseCalls, 1, "a non-Response is a bug to surface, not a network failure to retry");
+  assert.equal(out.syncTypeErrorCalls, 1, "a fetch option that throws (even a TypeError) is a bug to surface: fetch rejects, it never throws");
 });
 
 // ------------------------------------------------------------------ B13 scopes

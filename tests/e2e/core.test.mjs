@@ -121,6 +121,7 @@ test("B1 a caller-set Idempotency-Key is sent as-is and only once", async (t) =>
 test("B1 headers in any form fetch takes: the caller's key is found in any spelling and sent once, other headers go unchanged, a header fetch refuses rejects at once and sends nothing", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
+    window.getterReads = 0;
     const c = window.oncefetch.createClient();
     const post = async (f, headers) => c.info(await c.fetch(`/api/echo?f=${f}`, { method: "POST", body: f, headers })).key;
     const keys = {
@@ -130,6 +131,8 @@ test("B1 headers in any form fetch takes: the caller's key is found in any spell
       twice: await post("twice", { "Idempotency-Key": "k-a", "idempotency-key": "k-b" }),
       number: await post("number", { "x-n": 1 }),
       plain: await post("plain", { "x-b": "two  words", "x-latin": "caf\u00e9" }),
+      // Read once, as new Headers(object) reads it, whether or not the copy can stay a plain object.
+      getter: await post("getter", { get "x-g"() { return String(++window.getterReads); }, "x-z": 1 }),
       request: c.info(await c.fetch(new Request("/api/echo?f=request", { method: "POST", body: "r", headers: { "Idempotency-Key": "k-req" } }))).key,
     };
     const refused = [];
@@ -137,14 +140,19 @@ test("B1 headers in any form fetch takes: the caller's key is found in any spell
       // At once, as fetch's own TypeError: not a network failure retried four times.
       refused.push(await c.fetch("/api/echo?f=refused", { method: "POST", body: "x", headers }).then(() => "sent", (e) => (/network/.test(e.message) ? e.message : e.name)));
     }
-    return { keys, refused, inflight: c.inflight };
+    // A key header named "__proto__" (a valid token) is still an own header, sent once.
+    let seen;
+    const proto = window.oncefetch.createClient({ headerName: "__proto__", fetch: (input, init) => { seen = new Headers(init.headers).get("__proto__"); return fetch(input, init); } });
+    const protoKeys = [];
+    for (const headers of [undefined, { "x-p": "1" }]) protoKeys.push([proto.info(await proto.fetch("/api/echo?f=proto", { method: "POST", body: "p", headers })).key, seen]);
+    return { keys, refused, inflight: c.inflight, getterReads: window.getterReads, protoKeys };
   });
   const reqs = await requests(server.url);
   const at = (f) => reqs.filter((r) => r.query === `f=${f}`);
   assert.deepEqual(out.refused, ["TypeError", "TypeError", "TypeError", "TypeError", "TypeError"]);
   assert.equal(at("refused").length, 0, "a refused header sends nothing");
   assert.equal(out.inflight, 0);
-  assert.equal(reqs.length, 7);
+  assert.equal(reqs.length, 10);
   const one = (f) => {
     const r = at(f);
     assert.equal(r.length, 1, f);
@@ -164,8 +172,16 @@ test("B1 headers in any form fetch takes: the caller's key is found in any spell
   assert.match(one("number").key, UUID4);
   assert.deepEqual(out.keys, {
     lower: "k-lower", pairs: "k-pairs", padded: "k-padded", twice: "k-a, k-b",
-    number: one("number").key, plain: one("plain").key, request: "k-req",
+    number: one("number").key, plain: one("plain").key, request: "k-req", getter: one("getter").key,
   });
+  assert.equal(out.getterReads, 1, "a getter runs once");
+  assert.equal(one("getter").headers["x-g"], "1");
+  assert.equal(one("getter").headers["x-z"], "1");
+  assert.equal(at("proto").length, 2);
+  for (const [key, sent] of out.protoKeys) {
+    assert.match(key, UUID4);
+    assert.equal(sent, key, "the key is in the __proto__ header the fetch option sees");
+  }
 });
 
 test("B1 different actions get different keys", async (t) => {
