@@ -527,7 +527,10 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
 
   function sendOnce(input: RequestInfo | URL, init: RequestInit): Promise<Response> {
     // Called fresh each time so a fetch replaced after createClient (tests, polyfills) is used.
-    return opts.fetch ? opts.fetch(input, init) : globalThis.fetch(input, init);
+    // The option is called as a plain function: `window.fetch` called on the
+    // options object rejects with "Illegal invocation".
+    const custom = opts.fetch;
+    return custom ? custom(input, init) : globalThis.fetch(input, init);
   }
 
   /** Sends until the engine says the answer is final; resolves with it. */

@@ -184,6 +184,21 @@ test("B1 headers in any form fetch takes: the caller's key is found in any spell
   }
 });
 
+test("the fetch option may be the browser's own fetch, unbound (window.fetch, globalThis.fetch)", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const out = [];
+    for (const f of [window.fetch, globalThis.fetch]) {
+      const c = window.oncefetch.createClient({ fetch: f, retry: { baseMs: 1, maxMs: 1 } });
+      const r = await c.fetch("/api/echo?f=bound", { method: "POST", body: "b" });
+      out.push([r.status, c.info(r).attempts]);
+    }
+    return out;
+  });
+  assert.deepEqual(out, [[200, 1], [200, 1]]);
+  assert.equal((await requests(server.url)).length, 2);
+});
+
 test("B1 different actions get different keys", async (t) => {
   const p = await page(t);
   const keys = await p.evaluate(async () => {
