@@ -45,10 +45,10 @@ export interface ClientOptions {
   retry?: RetryOptions | false;
   /** Where keys persist: "local" (localStorage, falling back to memory on any fault) or "memory". @default "local" */
   storage?: "local" | "memory";
-  /** The underlying fetch. It gets the call's input and an init of its own, the key
-   * header added to `init.headers`: a plain object when the caller passed one (or
-   * none), a `Headers` otherwise (read them with `new Headers(init.headers)`).
-   * @default globalThis.fetch */
+  /** The underlying fetch, called as a plain function. It gets the call's input and
+   * an init of its own, the key header added to `init.headers`: a plain object or a
+   * `Headers` (a caller's plain object of string headers usually stays one); read
+   * them with `new Headers(init.headers)`. @default globalThis.fetch */
   fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
   /** Whether a response is a server replay; replays are final even when 5xx. @default reads `Idempotent-Replayed: true` */
   isReplayed?: (response: Response) => boolean;

@@ -1,9 +1,6 @@
 //! What to do with each answer (SPEC B6): settle, retry after a delay, give up
 //! keeping the key, or release it. Pure: time and randomness come in as numbers.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 /// Status passed for a network failure (fetch rejected with a `TypeError`).
 pub const NETWORK_ERROR: i32 = -1;
 
