@@ -383,32 +383,37 @@ const PLAIN_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * goes through `Headers`, which throws fetch's TypeError at once: a bad
  * header is never sent, nor retried as a network failure. A plain object's
  * values are read once (a getter runs once, as with `new Headers(object)`).
- * `lower` is the key header's name in lower case; "__proto__" is not a name
- * a plain object can be given.
+ * `lower` is the key header's name in lower case.
  */
 function sendHeaders(given: HeadersInit | undefined, lower: string): [Headers | Record<string, string>, string | undefined] {
   let h: HeadersInit | undefined = given;
-  if (lower !== "__proto__") {
-    if (given === undefined) return [{}, undefined];
-    if (Object.getPrototypeOf(given) === Object.prototype && Object.getOwnPropertySymbols(given).length === 0) {
-      // The object's own enumerable string keys, in order: what Headers reads of it.
-      const pairs = Object.keys(given).map((name) => [name, (given as Record<string, unknown>)[name]] as [string, string]);
-      h = pairs;
-      plain: {
-        let key: string | undefined;
-        for (const [name, v] of pairs) {
-          if (typeof v !== "string" || !TOKEN.test(name) || !PLAIN_VALUE.test(v)) break plain;
-          if (name.toLowerCase() === lower) {
-            if (key !== undefined || v.trim() !== v) break plain;
-            key = v;
-          }
+  if (given === undefined) return [{}, undefined];
+  if (Object.getPrototypeOf(given) === Object.prototype && Object.getOwnPropertySymbols(given).length === 0) {
+    // The object's own enumerable string keys, in order: what Headers reads of it.
+    const pairs = Object.keys(given).map((name) => [name, (given as Record<string, unknown>)[name]] as [string, string]);
+    h = pairs;
+    plain: {
+      let key: string | undefined;
+      for (const [name, v] of pairs) {
+        if (typeof v !== "string" || !TOKEN.test(name) || !PLAIN_VALUE.test(v)) break plain;
+        if (name.toLowerCase() === lower) {
+          if (key !== undefined || v.trim() !== v) break plain;
+          key = v;
         }
-        return [Object.fromEntries(pairs), key]; // own properties, "__proto__" too
       }
+      return [Object.fromEntries(pairs), key]; // own properties, "__proto__" too
     }
   }
   const made = new Headers(h);
   return [made, made.get(lower) ?? undefined];
+}
+
+/** Adds a header to what `sendHeaders` made. On a plain object it is defined
+ * as an own property: an assignment would run the `__proto__` setter for a
+ * header of that name (a valid token) instead of adding it. */
+function addHeader(headers: Headers | Record<string, string>, name: string, value: string): void {
+  if (headers instanceof Headers) headers.set(name, value);
+  else Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 // ---------------------------------------------------------------- flights
@@ -774,9 +779,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
           f.fromStorage = e.fromStorage;
           if (keyed) f.key = key;
           if (keyed && f.key !== null && callerKey === undefined) {
-            const v = opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key;
-            if (headers instanceof Headers) headers.set(opts.headerName, v);
-            else headers[opts.headerName] = v;
+            addHeader(headers, opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
           }
           sent = run(e, f, policy, resendable, send);
         } catch (x) {
