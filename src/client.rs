@@ -14,7 +14,7 @@ use crate::key::{short, uuid_v4};
 use crate::retry::{Answer, Decision, Policy};
 use crate::store::Store;
 use crate::validate;
-use crate::web::{Events, LocalStorage, Random};
+use crate::web::{random16, Events, LocalStorage};
 
 /// What an event is about; the facade names them (`KINDS` in js/engine.ts, in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,6 @@ pub struct Engine {
     /// Flights by token: a slab, tokens of finished flights are reused.
     flights: Vec<Option<Flight>>,
     free_tokens: Vec<u32>,
-    random: Random,
     events: Events,
     observed: bool,
 }
@@ -101,7 +100,6 @@ impl Engine {
             store,
             flights: Vec::new(),
             free_tokens: Vec::new(),
-            random: Random::default(),
             events: Events::default(),
             observed,
         };
@@ -328,7 +326,7 @@ impl Engine {
     }
 
     fn mint(&mut self) -> Result<String, Error> {
-        Ok(uuid_v4(self.random.bytes16()?))
+        Ok(uuid_v4(random16()?))
     }
 
     fn write_ahead(&mut self, sk: &str, key: &str, fp: &str, now: f64) {

@@ -219,6 +219,15 @@ test("B1 different actions get different keys", async (t) => {
   assert.deepEqual(seen, keys);
   for (const k of seen) assert.match(k, UUID4);
   assert.equal(new Set(seen).size, 13, "every action has its own key");
+  // Keys are minted from a pool of random bytes refilled 256 at a time (16 keys).
+  const many = await p.evaluate(async () => {
+    const c = window.oncefetch.createClient({ storage: "memory" });
+    const out = [];
+    for (let i = 0; i < 100; i++) out.push(await c.keyFor(`many:${i}`));
+    return out;
+  });
+  for (const k of many) assert.match(k, UUID4);
+  assert.equal(new Set(many).size, 100, "keys stay distinct across refills of the random pool");
 });
 
 // ------------------------------------------------------------------ B3 coalescing
