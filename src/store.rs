@@ -57,15 +57,38 @@ impl<V> SortedMap<V> {
         match self.find(k) {
             Ok(i) => self.0.get_mut(i).map(|slot| core::mem::replace(&mut slot.1, v)),
             Err(i) => {
-                self.0.insert(i, (k.to_owned(), v));
+                let item = (k.to_owned(), v);
+                let len = self.0.len();
+                if i <= len {
+                    // `Vec::insert` without its panic path (and the message and
+                    // formatting it keeps in the wasm): `i <= len` is checked.
+                    self.0.reserve(1);
+                    // SAFETY: room for one more; the tail moves up one slot, within capacity.
+                    unsafe {
+                        let p = self.0.as_mut_ptr().add(i);
+                        core::ptr::copy(p, p.add(1), len - i);
+                        core::ptr::write(p, item);
+                        self.0.set_len(len + 1);
+                    }
+                }
                 None
             }
         }
     }
     /// Removes `k`.
     pub fn remove(&mut self, k: &str) {
-        if let Ok(i) = self.find(k) {
-            self.0.remove(i);
+        let len = self.0.len();
+        if let Some(i) = self.find(k).ok().filter(|i| *i < len) {
+            // `Vec::remove` without its panic path (see `insert`).
+            // SAFETY: `i < len`: the item is read out, the tail moved down one
+            // slot, and the length shortened before the item is dropped.
+            unsafe {
+                let p = self.0.as_mut_ptr().add(i);
+                let item = core::ptr::read(p);
+                core::ptr::copy(p.add(1), p, len - i - 1);
+                self.0.set_len(len - 1);
+                drop(item);
+            }
         }
     }
     /// Removes everything.
