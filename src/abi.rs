@@ -99,14 +99,20 @@ pub extern "C" fn reserve(n: usize) {
 /// The input buffer cut into the arguments of the given byte lengths (-1: absent).
 fn args<const N: usize>(input: &[u8], lens: [i32; N]) -> [Option<&[u8]>; N] {
     let mut out = [None; N];
+    cut(input, &lens, &mut out);
+    out
+}
+
+/// [`args`], once for every `N` (one copy in the wasm, not one per arity).
+#[inline(never)]
+fn cut<'a>(input: &'a [u8], lens: &[i32], out: &mut [Option<&'a [u8]>]) {
     let mut at = 0usize;
-    for (o, len) in out.iter_mut().zip(lens) {
+    for (o, &len) in out.iter_mut().zip(lens) {
         if let Ok(len) = usize::try_from(len) {
             *o = input.get(at..at.saturating_add(len));
             at = at.saturating_add(len);
         }
     }
-    out
 }
 
 /// Bytes the facade wrote as UTF-8 (module docs), as text.
