@@ -253,10 +253,6 @@ impl Random {
             self.left = self.buf.len();
         }
         self.left -= 16;
-        let mut out = [0u8; 16];
-        for (o, b) in out.iter_mut().zip(self.buf.get(self.left..).unwrap_or(&[])) {
-            *o = *b;
-        }
-        Ok(out)
+        Ok(self.buf.get(self.left..).and_then(|rest| rest.first_chunk()).copied().unwrap_or([0; 16]))
     }
 }
