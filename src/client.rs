@@ -81,7 +81,6 @@ pub struct Engine {
     store: Store<LocalStorage>,
     /// Flights by token: a slab, tokens of finished flights are reused.
     flights: Vec<Option<Flight>>,
-    free_tokens: Vec<u32>,
     random: Random,
     events: Events,
     observed: bool,
@@ -100,7 +99,6 @@ impl Engine {
             max_entries: usize::try_from(max_entries).unwrap_or(usize::MAX).max(1),
             store,
             flights: Vec::new(),
-            free_tokens: Vec::new(),
             random: Random::default(),
             events: Events::default(),
             observed,
@@ -306,11 +304,9 @@ impl Engine {
 
 impl Engine {
     fn add_flight(&mut self, f: Flight) -> u32 {
-        if let Some(token) = self.free_tokens.pop() {
-            if let Some(slot) = self.flights.get_mut(token as usize) {
-                *slot = Some(f);
-                return token;
-            }
+        if let Some((token, slot)) = self.flights.iter_mut().enumerate().find(|(_, s)| s.is_none()) {
+            *slot = Some(f);
+            return u32::try_from(token).unwrap_or(u32::MAX);
         }
         self.flights.push(Some(f));
         u32::try_from(self.flights.len() - 1).unwrap_or(u32::MAX)
@@ -318,9 +314,7 @@ impl Engine {
 
     /// Ends the flight of `token` and frees the token for reuse.
     fn take_flight(&mut self, token: u32) -> Option<Flight> {
-        let f = self.flights.get_mut(token as usize)?.take()?;
-        self.free_tokens.push(token);
-        Some(f)
+        self.flights.get_mut(token as usize)?.take()
     }
 
     fn flight(&self, token: u32) -> Option<&Flight> {
