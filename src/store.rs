@@ -324,13 +324,12 @@ impl<B: Backend> Store<B> {
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
         // (Times are compared before keys: one pass over a full scope costs
         // a number comparison per entry, not a string comparison.)
-        let expired: Vec<String> = self
-            .memory
-            .with_prefix(scope)
-            .iter()
-            .filter(|(key, s)| now >= s.expires_at && s.live() && key != k)
-            .map(|(key, _)| key.clone())
-            .collect();
+        let mut expired: Vec<String> = Vec::new();
+        for (key, s) in self.memory.with_prefix(scope) {
+            if now >= s.expires_at && s.live() && key != k {
+                expired.push(key.clone());
+            }
+        }
         for key in &expired {
             if !self.refreshed(key) {
                 self.drop_entry(key);
