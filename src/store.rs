@@ -256,9 +256,9 @@ impl<B: Backend> Store<B> {
     /// back, but the valid ones around it are still read: a pending key
     /// written before the reload is sent again (SPEC B5, B10).
     fn scan(&mut self, now: f64) {
-        for k in self.stored_keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
-            if self.read(&k).is_some_and(|e| e.expired(now)) {
-                self.drop_entry(&k);
+        for k in &self.stored_keys().unwrap_or_default() {
+            if k.starts_with(STORAGE_PREFIX) && self.read(k).is_some_and(|e| e.expired(now)) {
+                self.drop_entry(k);
             }
         }
     }
