@@ -419,8 +419,8 @@ impl<B: Backend> Store<B> {
     /// memory. Values are never read: a storage whose reads fail may still
     /// accept removals (SPEC B13).
     pub fn clear_prefix(&mut self, prefix: &str) {
-        let mut mine: Vec<String> = match self.stored_keys() {
-            Some(keys) => keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
+        let stored = match self.stored_keys() {
+            Some(keys) => keys,
             None => {
                 // What storage holds of the scope cannot be found: never read it.
                 if !self.unlisted.iter().any(|p| p == prefix) {
@@ -429,9 +429,18 @@ impl<B: Backend> Store<B> {
                 Vec::new()
             }
         };
+        // The scope's keys in memory, as they are before any removal.
+        let mut mine: Vec<String> = Vec::new();
+        for (k, _) in self.memory.with_prefix(prefix) {
+            mine.push(k.clone());
+        }
         // A key in both lists is removed twice: the second time is a no-op.
         // (No merge of the two lists: that was quadratic in the scope's size.)
-        mine.extend(self.memory.with_prefix(prefix).iter().map(|(k, _)| k.clone()));
+        for k in &stored {
+            if k.starts_with(prefix) {
+                self.remove(k);
+            }
+        }
         for k in &mine {
             self.remove(k);
         }
