@@ -144,7 +144,11 @@ impl Io {
         match r {
             Ok(s) => self.put(&[s.as_bytes()]),
             Err(e) => {
-                self.put(&[e.message().as_bytes()]);
+                // `Error::message`, written straight into the buffer.
+                match &e {
+                    Error::Invalid { field, reason } => self.put(&[b"oncefetch: `", field.as_bytes(), b"` ", reason.as_bytes()]),
+                    Error::Random(why) => self.put(&[b"oncefetch: crypto.getRandomValues failed: ", why.as_bytes()]),
+                };
                 if matches!(e, Error::Invalid { .. }) {
                     TYPE_ERROR
                 } else {

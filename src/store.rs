@@ -97,9 +97,30 @@ impl<V> SortedMap<V> {
     }
     /// The entries whose key starts with `prefix`.
     pub fn with_prefix(&self, prefix: &str) -> &[(String, V)] {
-        let start = self.0.partition_point(|(k, _)| k.as_str() < prefix);
-        let len = self.0.get(start..).map_or(0, |rest| rest.partition_point(|(k, _)| k.starts_with(prefix)));
-        self.0.get(start..start + len).unwrap_or(&[])
+        let start = self.bound(0, prefix, false);
+        let end = self.bound(start, prefix, true);
+        self.0.get(start..end).unwrap_or(&[])
+    }
+    /// The first index from `lo` whose key is not below `prefix` (`run`:
+    /// does not start with it), by binary search: from `lo`, the keys below
+    /// it (starting with it) come first. (One loop for both ends of a prefix's run,
+    /// not two instances of `partition_point`.)
+    fn bound(&self, mut lo: usize, prefix: &str, run: bool) -> usize {
+        let mut hi = self.0.len();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let holds = match self.0.get(mid) {
+                Some((k, _)) if run => k.starts_with(prefix),
+                Some((k, _)) => k.as_str() < prefix,
+                None => false,
+            };
+            if holds {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 }
 
