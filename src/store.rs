@@ -46,7 +46,12 @@ impl<V> Default for SortedMap<V> {
 
 impl<V> SortedMap<V> {
     fn find(&self, k: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(key, _)| key.as_str().cmp(k))
+        // (The binary search of `with_prefix`: one instance in the wasm.)
+        let i = self.bound(0, k, false);
+        match self.0.get(i) {
+            Some((key, _)) if key == k => Ok(i),
+            _ => Err(i),
+        }
     }
     /// The value under `k`.
     pub fn get(&self, k: &str) -> Option<&V> {
