@@ -99,14 +99,20 @@ pub extern "C" fn reserve(n: usize) {
 /// The input buffer cut into the arguments of the given byte lengths (-1: absent).
 fn args<const N: usize>(input: &[u8], lens: [i32; N]) -> [Option<&[u8]>; N] {
     let mut out = [None; N];
+    cut(input, &lens, &mut out);
+    out
+}
+
+/// [`args`], once for every `N` (one copy in the wasm, not one per arity).
+#[inline(never)]
+fn cut<'a>(input: &'a [u8], lens: &[i32], out: &mut [Option<&'a [u8]>]) {
     let mut at = 0usize;
-    for (o, len) in out.iter_mut().zip(lens) {
+    for (o, &len) in out.iter_mut().zip(lens) {
         if let Ok(len) = usize::try_from(len) {
             *o = input.get(at..at.saturating_add(len));
             at = at.saturating_add(len);
         }
     }
-    out
 }
 
 /// Bytes the facade wrote as UTF-8 (module docs), as text.
@@ -245,10 +251,8 @@ pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_a
     let Global { io, engines, .. } = state();
     let Some(engine) = engine(engines, e) else { return -1.0 };
     let [bits] = args(&io.input, [STATUS_BYTES as i32]);
-    let mut statuses = [0u8; STATUS_BYTES];
-    for (s, b) in statuses.iter_mut().zip(bits.unwrap_or(&[])) {
-        *s = *b;
-    }
+    // (`bits` is exactly STATUS_BYTES long, or absent: no statuses.)
+    let statuses = bits.and_then(|b| b.first_chunk()).copied().unwrap_or([0; STATUS_BYTES]);
     let policy = Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses };
     // `>=` is false for NaN as well.
     let retry_after_ms = (retry_after_ms >= 0.0).then_some(retry_after_ms);

@@ -136,7 +136,7 @@ impl Engine {
             let token = self.add_flight(Flight { storage_key: None, key: key.clone() });
             return Ok(Begun { token, from_storage: false, key });
         }
-        let sk = storage_key(ident).ok_or(Error::invalid("action", "has an invalid identity"))?;
+        let sk = storage_key(ident).ok_or_else(|| Error::invalid("action", "has an invalid identity"))?;
         let fp = fingerprint_of(ident);
         let stored = if fresh { None } else { self.store.load(&sk, now) };
         let (key, from_storage) = match (caller_key, stored) {
@@ -256,7 +256,7 @@ pub const OP_UNOBSERVE: u32 = 4;
 /// The storage key of an explicit action (`keyFor`, `release`), checked first.
 fn action_storage_key(scope: &str, action: &str) -> Result<String, Error> {
     validate::action(action)?;
-    storage_key(&identify_action(scope, action)).ok_or(Error::invalid("action", "has an invalid identity"))
+    storage_key(&identify_action(scope, action)).ok_or_else(|| Error::invalid("action", "has an invalid identity"))
 }
 
 /// Reached through [`Engine::admin`] from JS; public for Rust callers and tests.

@@ -136,18 +136,21 @@ pub(crate) fn push_int(out: &mut String, v: f64) {
 /// writes), clamped to the integers an f64 holds exactly. Parsed by hand to
 /// keep float parsing out.
 fn int(s: &str) -> Option<f64> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (negative, digits) = match s.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
     if digits.is_empty() || digits.len() > 16 {
         return None;
     }
     let mut v: i64 = 0;
-    for d in digits.bytes() {
+    for &d in digits {
         if !d.is_ascii_digit() {
             return None;
         }
         v = v * 10 + i64::from(d - b'0');
     }
-    Some(if digits.len() < s.len() { -v } else { v }.clamp(-MAX_SAFE, MAX_SAFE) as f64)
+    Some(if negative { -v } else { v }.clamp(-MAX_SAFE, MAX_SAFE) as f64)
 }
 
 #[cfg(test)]

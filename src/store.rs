@@ -46,7 +46,12 @@ impl<V> Default for SortedMap<V> {
 
 impl<V> SortedMap<V> {
     fn find(&self, k: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(key, _)| key.as_str().cmp(k))
+        // (The binary search of `with_prefix`: one instance in the wasm.)
+        let i = self.bound(0, k, false);
+        match self.0.get(i) {
+            Some((key, _)) if key == k => Ok(i),
+            _ => Err(i),
+        }
     }
     /// The value under `k`.
     pub fn get(&self, k: &str) -> Option<&V> {
@@ -57,15 +62,38 @@ impl<V> SortedMap<V> {
         match self.find(k) {
             Ok(i) => self.0.get_mut(i).map(|slot| core::mem::replace(&mut slot.1, v)),
             Err(i) => {
-                self.0.insert(i, (k.to_owned(), v));
+                let item = (k.to_owned(), v);
+                let len = self.0.len();
+                if i <= len {
+                    // `Vec::insert` without its panic path (and the message and
+                    // formatting it keeps in the wasm): `i <= len` is checked.
+                    self.0.reserve(1);
+                    // SAFETY: room for one more; the tail moves up one slot, within capacity.
+                    unsafe {
+                        let p = self.0.as_mut_ptr().add(i);
+                        core::ptr::copy(p, p.add(1), len - i);
+                        core::ptr::write(p, item);
+                        self.0.set_len(len + 1);
+                    }
+                }
                 None
             }
         }
     }
     /// Removes `k`.
     pub fn remove(&mut self, k: &str) {
-        if let Ok(i) = self.find(k) {
-            self.0.remove(i);
+        let len = self.0.len();
+        if let Some(i) = self.find(k).ok().filter(|i| *i < len) {
+            // `Vec::remove` without its panic path (see `insert`).
+            // SAFETY: `i < len`: the item is read out, the tail moved down one
+            // slot, and the length shortened before the item is dropped.
+            unsafe {
+                let p = self.0.as_mut_ptr().add(i);
+                let item = core::ptr::read(p);
+                core::ptr::copy(p.add(1), p, len - i - 1);
+                self.0.set_len(len - 1);
+                drop(item);
+            }
         }
     }
     /// Removes everything.
@@ -74,9 +102,30 @@ impl<V> SortedMap<V> {
     }
     /// The entries whose key starts with `prefix`.
     pub fn with_prefix(&self, prefix: &str) -> &[(String, V)] {
-        let start = self.0.partition_point(|(k, _)| k.as_str() < prefix);
-        let len = self.0.get(start..).map_or(0, |rest| rest.partition_point(|(k, _)| k.starts_with(prefix)));
-        self.0.get(start..start + len).unwrap_or(&[])
+        let start = self.bound(0, prefix, false);
+        let end = self.bound(start, prefix, true);
+        self.0.get(start..end).unwrap_or(&[])
+    }
+    /// The first index from `lo` whose key is not below `prefix` (`run`:
+    /// does not start with it), by binary search: from `lo`, the keys below
+    /// it (starting with it) come first. (One loop for both ends of a prefix's run,
+    /// not two instances of `partition_point`.)
+    fn bound(&self, mut lo: usize, prefix: &str, run: bool) -> usize {
+        let mut hi = self.0.len();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let holds = match self.0.get(mid) {
+                Some((k, _)) if run => k.starts_with(prefix),
+                Some((k, _)) => k.as_str() < prefix,
+                None => false,
+            };
+            if holds {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 }
 
@@ -233,9 +282,9 @@ impl<B: Backend> Store<B> {
     /// back, but the valid ones around it are still read: a pending key
     /// written before the reload is sent again (SPEC B5, B10).
     fn scan(&mut self, now: f64) {
-        for k in self.stored_keys().unwrap_or_default().into_iter().filter(|k| k.starts_with(STORAGE_PREFIX)) {
-            if self.read(&k).is_some_and(|e| e.expired(now)) {
-                self.drop_entry(&k);
+        for k in &self.stored_keys().unwrap_or_default() {
+            if k.starts_with(STORAGE_PREFIX) && self.read(k).is_some_and(|e| e.expired(now)) {
+                self.drop_entry(k);
             }
         }
     }
@@ -301,13 +350,12 @@ impl<B: Backend> Store<B> {
         // Over the bound: expired entries go first (lazy pruning), then the oldest.
         // (Times are compared before keys: one pass over a full scope costs
         // a number comparison per entry, not a string comparison.)
-        let expired: Vec<String> = self
-            .memory
-            .with_prefix(scope)
-            .iter()
-            .filter(|(key, s)| now >= s.expires_at && s.live() && key != k)
-            .map(|(key, _)| key.clone())
-            .collect();
+        let mut expired: Vec<String> = Vec::new();
+        for (key, s) in self.memory.with_prefix(scope) {
+            if now >= s.expires_at && s.live() && key != k {
+                expired.push(key.clone());
+            }
+        }
         for key in &expired {
             if !self.refreshed(key) {
                 self.drop_entry(key);
@@ -397,8 +445,8 @@ impl<B: Backend> Store<B> {
     /// memory. Values are never read: a storage whose reads fail may still
     /// accept removals (SPEC B13).
     pub fn clear_prefix(&mut self, prefix: &str) {
-        let mut mine: Vec<String> = match self.stored_keys() {
-            Some(keys) => keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
+        let stored = match self.stored_keys() {
+            Some(keys) => keys,
             None => {
                 // What storage holds of the scope cannot be found: never read it.
                 if !self.unlisted.iter().any(|p| p == prefix) {
@@ -407,9 +455,18 @@ impl<B: Backend> Store<B> {
                 Vec::new()
             }
         };
+        // The scope's keys in memory, as they are before any removal.
+        let mut mine: Vec<String> = Vec::new();
+        for (k, _) in self.memory.with_prefix(prefix) {
+            mine.push(k.clone());
+        }
         // A key in both lists is removed twice: the second time is a no-op.
         // (No merge of the two lists: that was quadratic in the scope's size.)
-        mine.extend(self.memory.with_prefix(prefix).iter().map(|(k, _)| k.clone()));
+        for k in &stored {
+            if k.starts_with(prefix) {
+                self.remove(k);
+            }
+        }
         for k in &mine {
             self.remove(k);
         }

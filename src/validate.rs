@@ -31,7 +31,7 @@ pub fn action(v: &str) -> Result<(), Error> {
         return Err(Error::invalid("action", "must be a non-empty string"));
     }
     // Bytes, not chars: in UTF-8 an ASCII byte is always that character.
-    if v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+    if v.as_bytes().iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::invalid("action", "must not contain CR, LF or NUL"));
     }
     Ok(())
