@@ -661,6 +661,36 @@ mod tests {
         assert_eq!(m.with_prefix("b:").len(), 2);
     }
 
+    /// `insert` and `remove` move the map's items by hand (no `Vec` panic
+    /// path): checked against a `BTreeMap` over a long pseudo-random run,
+    /// with values that own memory (a slot dropped twice or never would show).
+    #[test]
+    fn sorted_map_matches_a_btree_map() {
+        use std::collections::BTreeMap;
+        let mut m: SortedMap<String> = SortedMap::default();
+        let mut model: BTreeMap<String, String> = BTreeMap::new();
+        let mut x: u32 = 1;
+        for step in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let k = format!("{}:{}", ["a", "ab", "b"][(x % 3) as usize], (x >> 8) % 64);
+            if x % 5 < 3 {
+                let v = format!("v{step}");
+                assert_eq!(m.insert(&k, v.clone()), model.insert(k.clone(), v));
+            } else {
+                m.remove(&k);
+                model.remove(&k);
+            }
+            assert_eq!(m.get(&k), model.get(&k));
+            for p in ["a", "ab", "b", "c", ""] {
+                let got: Vec<&str> = m.with_prefix(p).iter().map(|(k, _)| k.as_str()).collect();
+                let want: Vec<&str> = model.keys().filter(|k| k.starts_with(p)).map(String::as_str).collect();
+                assert_eq!(got, want, "prefix {p:?} at step {step}");
+            }
+        }
+    }
+
     #[test]
     fn b10_quota_on_write_falls_back_and_loses_nothing() {
         let mut s = Store::open(Some(Flaky { fail_set: true, ..Flaky::default() }), 0.0);
