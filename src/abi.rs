@@ -107,11 +107,15 @@ fn args<const N: usize>(input: &[u8], lens: [i32; N]) -> [Option<&[u8]>; N] {
 #[inline(never)]
 fn cut<'a>(input: &'a [u8], lens: &[i32], out: &mut [Option<&'a [u8]>]) {
     let mut at = 0usize;
-    for (o, &len) in out.iter_mut().zip(lens) {
+    // A plain loop, not `zip` (its iterator code in the wasm).
+    let mut i = 0;
+    while let (Some(o), Some(&len)) = (out.get_mut(i), lens.get(i)) {
         if let Ok(len) = usize::try_from(len) {
-            *o = input.get(at..at.saturating_add(len));
-            at = at.saturating_add(len);
+            let end = at.saturating_add(len);
+            *o = input.get(at..end);
+            at = end;
         }
+        i += 1;
     }
 }
 
