@@ -231,7 +231,7 @@ impl<B: Backend> Store<B> {
         if let Some(s) = self.memory.get(k).filter(|s| s.own) {
             return s.live().then(|| (s.text.clone(), false));
         }
-        if !self.unlisted.iter().any(|p| k.starts_with(p.as_str())) {
+        if !self.unlisted(k) {
             match self.read_primary(k) {
                 Some(Some(v)) => return Some((v, true)),
                 Some(None) => {
@@ -243,6 +243,17 @@ impl<B: Backend> Store<B> {
             }
         }
         self.memory.get(k).filter(|s| s.live()).map(|s| (s.text.clone(), false))
+    }
+
+    /// Whether `k` is in a scope [`Store::clear_prefix`] could not list (a
+    /// plain loop, not `iter().any`).
+    fn unlisted(&self, k: &str) -> bool {
+        for p in &self.unlisted {
+            if k.starts_with(p.as_str()) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Storage's value under `k`; `None` without storage, or when the read
@@ -449,7 +460,7 @@ impl<B: Backend> Store<B> {
             Some(keys) => keys,
             None => {
                 // What storage holds of the scope cannot be found: never read it.
-                if !self.unlisted.iter().any(|p| p == prefix) {
+                if !self.unlisted(prefix) {
                     self.unlisted.push(prefix.to_owned());
                 }
                 Vec::new()
