@@ -195,11 +195,12 @@ impl<B: Backend> Store<B> {
 
     /// Why the store fell back to memory, once: the first call after the
     /// fault returns it, later calls return `None`.
-    pub fn take_fallback(&mut self) -> Option<String> {
+    /// (Borrowed, not a copy: the caller only passes it on.)
+    pub fn take_fallback(&mut self) -> Option<&str> {
         if self.fallback_reported {
             return None;
         }
-        let why = self.fallback.clone()?;
+        let why = self.fallback.as_deref()?;
         self.fallback_reported = true;
         Some(why)
     }
@@ -708,7 +709,7 @@ mod tests {
         s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
         assert!(s.fell_back());
         assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k1".into()));
-        assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
+        assert_eq!(s.take_fallback(), Some("QuotaExceededError"));
         assert_eq!(s.take_fallback(), None); // reported once
     }
 
@@ -720,7 +721,7 @@ mod tests {
             p.fail_set = true;
         }
         s.save(&sk("a", "other"), &entry("k2", 0.0, 100.0), 10, 0.0);
-        assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
+        assert_eq!(s.take_fallback(), Some("QuotaExceededError"));
         assert_eq!(s.load(&sk("a", "pay:1"), 1.0).map(|e| e.key), Some("k1".into()), "the pending key is not lost");
         assert_eq!(s.load(&sk("a", "other"), 1.0).map(|e| e.key), Some("k2".into()));
         // A newer write (in memory) wins over the stored one.
