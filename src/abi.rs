@@ -165,16 +165,17 @@ fn no_engine(io: &mut Io) -> i32 {
 pub extern "C" fn engine_new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: u32, observed: u32, now: f64) -> u32 {
     let engines = &mut state().engines;
     let engine = Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now);
-    match engines.iter_mut().enumerate().find(|(_, slot)| slot.is_none()) {
-        Some((i, slot)) => {
+    // A plain loop, not enumerate().find (its iterator code in the wasm).
+    let mut i = 0;
+    while let Some(slot) = engines.get_mut(i) {
+        if slot.is_none() {
             *slot = Some(engine);
-            i as u32
+            return i as u32;
         }
-        None => {
-            engines.push(Some(engine));
-            (engines.len() - 1) as u32
-        }
+        i += 1;
     }
+    engines.push(Some(engine));
+    i as u32
 }
 
 /// Frees engine `e` (its client was garbage-collected).
