@@ -96,23 +96,23 @@ pub extern "C" fn reserve(n: usize) {
     io.regs.in_len = io.input.len() as u32;
 }
 
-/// The input buffer cut into the arguments of the given byte lengths (-1: absent).
-fn args<const N: usize>(input: &[u8], lens: [i32; N]) -> [Option<&[u8]>; N] {
-    let mut out = [None; N];
-    cut(input, &lens, &mut out);
-    out
-}
-
-/// [`args`], once for every `N` (one copy in the wasm, not one per arity).
-#[inline(never)]
-fn cut<'a>(input: &'a [u8], lens: &[i32], out: &mut [Option<&'a [u8]>]) {
+/// The input buffer cut into the arguments of the given byte lengths (-1:
+/// absent); the arguments past `lens` are absent. (One function for every
+/// arity: one copy in the wasm.)
+fn args<'a>(input: &'a [u8], lens: &[i32]) -> [Option<&'a [u8]>; 5] {
+    let mut out = [None; 5];
     let mut at = 0usize;
-    for (o, &len) in out.iter_mut().zip(lens) {
+    // A plain loop, not `zip` (its iterator code in the wasm).
+    let mut i = 0;
+    while let (Some(o), Some(&len)) = (out.get_mut(i), lens.get(i)) {
         if let Ok(len) = usize::try_from(len) {
-            *o = input.get(at..at.saturating_add(len));
-            at = at.saturating_add(len);
+            let end = at.saturating_add(len);
+            *o = input.get(at..end);
+            at = end;
         }
+        i += 1;
     }
+    out
 }
 
 /// Bytes the facade wrote as UTF-8 (module docs), as text.
@@ -165,16 +165,17 @@ fn no_engine(io: &mut Io) -> i32 {
 pub extern "C" fn engine_new(ttl_ms: f64, settle_ms: f64, max_entries: u32, memory: u32, observed: u32, now: f64) -> u32 {
     let engines = &mut state().engines;
     let engine = Engine::new(ttl_ms, settle_ms, max_entries, memory != 0, observed != 0, now);
-    match engines.iter_mut().enumerate().find(|(_, slot)| slot.is_none()) {
-        Some((i, slot)) => {
+    // A plain loop, not enumerate().find (its iterator code in the wasm).
+    let mut i = 0;
+    while let Some(slot) = engines.get_mut(i) {
+        if slot.is_none() {
             *slot = Some(engine);
-            i as u32
+            return i as u32;
         }
-        None => {
-            engines.push(Some(engine));
-            (engines.len() - 1) as u32
-        }
+        i += 1;
     }
+    engines.push(Some(engine));
+    i as u32
 }
 
 /// Frees engine `e` (its client was garbage-collected).
@@ -193,7 +194,7 @@ fn engine(engines: &mut [Option<Engine>], e: u32) -> Option<&mut Engine> {
 #[no_mangle]
 pub extern "C" fn body_start(method: i32, url: i32) {
     let Global { io, body, .. } = state();
-    let [m, u] = args(&io.input, [method, url]);
+    let [m, u, ..] = args(&io.input, &[method, url]);
     *body = Some(fingerprint_hasher(text(m).unwrap_or(""), text(u).unwrap_or("")));
 }
 
@@ -201,7 +202,7 @@ pub extern "C" fn body_start(method: i32, url: i32) {
 #[no_mangle]
 pub extern "C" fn body_more(len: i32) {
     let Global { io, body, .. } = state();
-    if let (Some(h), [Some(piece)]) = (body.as_mut(), args(&io.input, [len])) {
+    if let (Some(h), [Some(piece), ..]) = (body.as_mut(), args(&io.input, &[len])) {
         h.update(piece);
     }
 }
@@ -212,7 +213,7 @@ pub extern "C" fn body_more(len: i32) {
 #[no_mangle]
 pub extern "C" fn identify(scope: i32, method: i32, url: i32, action: i32, body: i32, streamed: u32) -> i32 {
     let Global { io, body: started, .. } = state();
-    let [s, m, u, a, b] = args(&io.input, [scope, method, url, action, body]);
+    let [s, m, u, a, b] = args(&io.input, &[scope, method, url, action, body]);
     let mut h = match (started.take(), streamed != 0) {
         (Some(h), true) => h,
         (None, false) | (Some(_), false) => fingerprint_hasher(text(m).unwrap_or(""), text(u).unwrap_or("")),
@@ -229,7 +230,7 @@ pub extern "C" fn identify(scope: i32, method: i32, url: i32, action: i32, body:
 pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: i32, now: f64) -> i32 {
     let Global { io, engines, .. } = state();
     let Some(engine) = engine(engines, e) else { return no_engine(io) };
-    let [i, k] = args(&io.input, [ident, caller_key]);
+    let [i, k, ..] = args(&io.input, &[ident, caller_key]);
     let r = engine.begin(text(i).unwrap_or(""), keyed != 0, fresh != 0, text(k), now);
     match r {
         Ok(b) => {
@@ -250,7 +251,7 @@ pub extern "C" fn begin(e: u32, ident: i32, keyed: u32, fresh: u32, caller_key: 
 pub extern "C" fn outcome(e: u32, token: u32, attempt: u32, status: i32, retry_after_ms: f64, flags: u32, now: f64, rand: f64, attempts: u32, base_ms: f64, max_ms: f64, max_retry_after_ms: f64) -> f64 {
     let Global { io, engines, .. } = state();
     let Some(engine) = engine(engines, e) else { return -1.0 };
-    let [bits] = args(&io.input, [STATUS_BYTES as i32]);
+    let [bits, ..] = args(&io.input, &[STATUS_BYTES as i32]);
     // (`bits` is exactly STATUS_BYTES long, or absent: no statuses.)
     let statuses = bits.and_then(|b| b.first_chunk()).copied().unwrap_or([0; STATUS_BYTES]);
     let policy = Policy { attempts: attempts.max(1), base_ms, max_ms, max_retry_after_ms, statuses };
@@ -272,7 +273,7 @@ pub extern "C" fn finish(e: u32, token: u32) {
 pub extern "C" fn admin(e: u32, op: u32, scope: i32, action: i32, now: f64) -> i32 {
     let Global { io, engines, .. } = state();
     let Some(engine) = engine(engines, e) else { return no_engine(io) };
-    let [s, a] = args(&io.input, [scope, action]);
+    let [s, a, ..] = args(&io.input, &[scope, action]);
     let r = engine.admin(op, text(s).unwrap_or(""), text(a).unwrap_or(""), now);
     io.answer(r)
 }

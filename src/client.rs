@@ -355,7 +355,7 @@ impl Engine {
         if let Some(why) = self.store.take_fallback() {
             // Emitted even when unobserved at the time: a listener added right
             // after createClient must see it (the facade buffers it).
-            self.events.push(Kind::StorageFallback, &why, 0, 0, 0.0);
+            self.events.push(Kind::StorageFallback, why, 0, 0, 0.0);
         }
     }
 

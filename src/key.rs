@@ -10,10 +10,14 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let mut out = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
+    // Dashes before bytes 4, 6, 8 and 10: the bits of this mask (a plain
+    // loop, not enumerate()).
+    let mut dashes: u32 = 0b101_0101_0000;
+    for byte in &b {
+        if dashes & 1 != 0 {
             out.push_str("-");
         }
+        dashes >>= 1;
         push_hex(&mut out, &[*byte]);
     }
     out

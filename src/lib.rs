@@ -43,7 +43,12 @@ pub use client::Engine;
 /// The parts joined, like `[..].concat()` but without its generic join code
 /// and overflow panic path in the wasm.
 pub(crate) fn cat(parts: &[&str]) -> prelude::String {
-    let mut out = prelude::String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    // Plain loops, not map/sum (their iterator code in the wasm).
+    let mut len = 0;
+    for p in parts {
+        len += p.len();
+    }
+    let mut out = prelude::String::with_capacity(len);
     for p in parts {
         out.push_str(p);
     }

@@ -195,11 +195,12 @@ impl<B: Backend> Store<B> {
 
     /// Why the store fell back to memory, once: the first call after the
     /// fault returns it, later calls return `None`.
-    pub fn take_fallback(&mut self) -> Option<String> {
+    /// (Borrowed, not a copy: the caller only passes it on.)
+    pub fn take_fallback(&mut self) -> Option<&str> {
         if self.fallback_reported {
             return None;
         }
-        let why = self.fallback.clone()?;
+        let why = self.fallback.as_deref()?;
         self.fallback_reported = true;
         Some(why)
     }
@@ -228,10 +229,9 @@ impl<B: Backend> Store<B> {
     /// memory's own record, else storage's (the truth: other tabs write there
     /// too), else the mirror when storage cannot be read.
     fn get_raw(&mut self, k: &str) -> Option<(String, bool)> {
-        if let Some(s) = self.memory.get(k).filter(|s| s.own) {
-            return s.live().then(|| (s.text.clone(), false));
-        }
-        if !self.unlisted.iter().any(|p| k.starts_with(p.as_str())) {
+        // An own record (or tombstone) answers below, with the mirror's code.
+        let own = self.memory.get(k).is_some_and(|s| s.own);
+        if !own && !self.unlisted(k) {
             match self.read_primary(k) {
                 Some(Some(v)) => return Some((v, true)),
                 Some(None) => {
@@ -243,6 +243,17 @@ impl<B: Backend> Store<B> {
             }
         }
         self.memory.get(k).filter(|s| s.live()).map(|s| (s.text.clone(), false))
+    }
+
+    /// Whether `k` is in a scope [`Store::clear_prefix`] could not list (a
+    /// plain loop, not `iter().any`).
+    fn unlisted(&self, k: &str) -> bool {
+        for p in &self.unlisted {
+            if k.starts_with(p.as_str()) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Storage's value under `k`; `None` without storage, or when the read
@@ -282,7 +293,8 @@ impl<B: Backend> Store<B> {
     /// back, but the valid ones around it are still read: a pending key
     /// written before the reload is sent again (SPEC B5, B10).
     fn scan(&mut self, now: f64) {
-        for k in &self.stored_keys().unwrap_or_default() {
+        let Some(keys) = self.stored_keys() else { return };
+        for k in &keys {
             if k.starts_with(STORAGE_PREFIX) && self.read(k).is_some_and(|e| e.expired(now)) {
                 self.drop_entry(k);
             }
@@ -449,7 +461,7 @@ impl<B: Backend> Store<B> {
             Some(keys) => keys,
             None => {
                 // What storage holds of the scope cannot be found: never read it.
-                if !self.unlisted.iter().any(|p| p == prefix) {
+                if !self.unlisted(prefix) {
                     self.unlisted.push(prefix.to_owned());
                 }
                 Vec::new()
@@ -475,7 +487,14 @@ impl<B: Backend> Store<B> {
     /// Number of entries of the scope with storage-key prefix `prefix` (the
     /// bound the fuzzer and the tests check).
     pub fn count(&self, prefix: &str) -> usize {
-        self.memory.with_prefix(prefix).iter().filter(|(_, s)| s.live()).count()
+        // A plain loop, not filter/count (their iterator code in the wasm).
+        let mut n = 0;
+        for (_, s) in self.memory.with_prefix(prefix) {
+            if s.live() {
+                n += 1;
+            }
+        }
+        n
     }
 }
 
@@ -697,7 +716,7 @@ mod tests {
         s.save(&sk("a", "x"), &entry("k1", 0.0, 100.0), 10, 0.0);
         assert!(s.fell_back());
         assert_eq!(s.load(&sk("a", "x"), 0.0).map(|e| e.key), Some("k1".into()));
-        assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
+        assert_eq!(s.take_fallback(), Some("QuotaExceededError"));
         assert_eq!(s.take_fallback(), None); // reported once
     }
 
@@ -709,7 +728,7 @@ mod tests {
             p.fail_set = true;
         }
         s.save(&sk("a", "other"), &entry("k2", 0.0, 100.0), 10, 0.0);
-        assert_eq!(s.take_fallback(), Some("QuotaExceededError".into()));
+        assert_eq!(s.take_fallback(), Some("QuotaExceededError"));
         assert_eq!(s.load(&sk("a", "pay:1"), 1.0).map(|e| e.key), Some("k1".into()), "the pending key is not lost");
         assert_eq!(s.load(&sk("a", "other"), 1.0).map(|e| e.key), Some("k2".into()));
         // A newer write (in memory) wins over the stored one.
