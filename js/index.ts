@@ -183,9 +183,22 @@ const OP = { keyFor: 0, release: 1, clear: 2, observe: 3, unobserve: 4 } as cons
 function fail(field: string, what: string): never {
   throw new TypeError(`oncefetch: \`${field}\` ${what}`);
 }
+/** The TypeError for a value of the wrong kind: "must be `what`, got `v`". */
+function mustBe(field: string, what: string, v: unknown): never {
+  fail(field, `must be ${what}, got ${describe(v)}`);
+}
+/** `v`, if `typeof v` is `type`; a TypeError naming `field` otherwise. */
+function typed<T>(field: string, v: unknown, type: "string" | "boolean" | "function"): T {
+  if (typeof v !== type) mustBe(field, `a ${type}`, v);
+  return v as T;
+}
+/** An `action`: a non-empty string. */
+function checkAction(v: unknown): asserts v is string {
+  if (typeof v !== "string" || v === "") mustBe("action", "a non-empty string", v);
+}
 function num(field: string, v: unknown, min: number, integer = false): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    fail(field, `must be a finite ${integer ? "integer" : "number"} >= ${min}, got ${describe(v)}`);
+    mustBe(field, `a finite ${integer ? "integer" : "number"} >= ${min}`, v);
   }
   return v;
 }
@@ -200,72 +213,63 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function resolveRetry(field: string, v: unknown, base: Required<RetryOptions>): Required<RetryOptions> | false {
   if (v === false) return false;
-  if (!isPlainObject(v)) fail(field, `must be an object or false, got ${describe(v)}`);
-  const out = { ...base };
+  if (!isPlainObject(v)) mustBe(field, "an object or false", v);
+  const out: Record<string, unknown> = { ...base };
   for (const [k, x] of Object.entries(v)) {
     if (x === undefined) continue;
+    const name = `${field}.${k}`;
     switch (k) {
-      case "attempts": out.attempts = num(`${field}.attempts`, x, 1, true); break;
-      case "baseMs": out.baseMs = num(`${field}.baseMs`, x, 0); break;
-      case "maxMs": out.maxMs = num(`${field}.maxMs`, x, 0); break;
-      case "maxRetryAfterMs": out.maxRetryAfterMs = num(`${field}.maxRetryAfterMs`, x, 0); break;
+      case "attempts": out[k] = num(name, x, 1, true); break;
+      case "baseMs": case "maxMs": case "maxRetryAfterMs": out[k] = num(name, x, 0); break;
       case "statuses":
         if (!Array.isArray(x) || !x.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
-          fail(`${field}.statuses`, "must be an array of HTTP status codes (100-599)");
+          fail(name, "must be an array of HTTP status codes (100-599)");
         }
-        out.statuses = [...x];
+        out[k] = [...x];
         break;
-      default: fail(`${field}.${k}`, "is not a retry option (attempts, baseMs, maxMs, maxRetryAfterMs, statuses)");
+      default: fail(name, "is not a retry option (attempts, baseMs, maxMs, maxRetryAfterMs, statuses)");
     }
   }
-  return out;
+  return out as Required<RetryOptions>;
 }
 
 function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined || options === null) return { ...DEFAULTS };
-  if (!isPlainObject(options)) fail("options", `must be an object, got ${describe(options)}`);
-  const o: ResolvedOptions = { ...DEFAULTS };
+  if (!isPlainObject(options)) mustBe("options", "an object", options);
+  const o: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) {
     if (!Object.hasOwn(DEFAULTS, k)) fail(k, `is not an option of createClient (${Object.keys(DEFAULTS).join(", ")})`);
-    if (v === undefined) continue;
-    switch (k) {
-      case "scope":
-        if (typeof v !== "string") fail(k, `must be a string, got ${describe(v)}`);
-        o.scope = v; break;
-      case "headerName":
-        if (typeof v !== "string" || !TOKEN.test(v)) fail(k, "must be an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)");
-        o.headerName = v; break;
-      case "keyFormat":
-        if (v !== "token" && v !== "structured") fail(k, `must be "token" or "structured", got ${describe(v)}`);
-        o.keyFormat = v; break;
-      case "keyedMethods":
-        if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && TOKEN.test(m))) fail(k, "must be an array of HTTP method names");
-        o.keyedMethods = v.map((m: string) => m.toUpperCase()); break;
-      case "keyTtlMs":
-        // Bounded so that expiresAt stays a whole number of at most 16 digits in storage.
-        o.keyTtlMs = num(k, v, 1);
-        if (o.keyTtlMs > 1e13) fail(k, "must be at most 1e13 ms (about 300 years)");
-        break;
-      case "settleWindowMs": o.settleWindowMs = num(k, v, 0); break;
-      case "maxEntries": o.maxEntries = num(k, v, 1, true); break;
-      case "retry": o.retry = resolveRetry(k, v, RETRY_DEFAULTS); break;
-      case "storage":
-        if (v !== "local" && v !== "memory") fail(k, `must be "local" or "memory", got ${describe(v)}`);
-        o.storage = v; break;
-      case "fetch":
-        if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
-        o.fetch = v as ResolvedOptions["fetch"]; break;
-      case "isReplayed":
-        if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
-        o.isReplayed = v as ResolvedOptions["isReplayed"]; break;
-      case "debug":
-      case "crossTab":
-      case "waitOnline":
-        if (typeof v !== "boolean") fail(k, `must be a boolean, got ${describe(v)}`);
-        o[k] = v; break;
-    }
+    if (v !== undefined) o[k] = option(k, v);
   }
-  return Object.freeze(o);
+  return Object.freeze(o) as unknown as ResolvedOptions;
+}
+
+/** The value of option `k` (one of DEFAULTS' keys), validated and normalised. */
+function option(k: string, v: unknown): unknown {
+  switch (k) {
+    case "scope": return typed(k, v, "string");
+    case "headerName":
+      if (typeof v !== "string" || !TOKEN.test(v)) fail(k, "must be an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)");
+      return v;
+    case "keyFormat":
+      if (v !== "token" && v !== "structured") mustBe(k, `"token" or "structured"`, v);
+      return v;
+    case "keyedMethods":
+      if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && TOKEN.test(m))) fail(k, "must be an array of HTTP method names");
+      return v.map((m: string) => m.toUpperCase());
+    case "keyTtlMs":
+      // Bounded so that expiresAt stays a whole number of at most 16 digits in storage.
+      if (num(k, v, 1) > 1e13) fail(k, "must be at most 1e13 ms (about 300 years)");
+      return v;
+    case "settleWindowMs": return num(k, v, 0);
+    case "maxEntries": return num(k, v, 1, true);
+    case "retry": return resolveRetry(k, v, RETRY_DEFAULTS);
+    case "storage":
+      if (v !== "local" && v !== "memory") mustBe(k, `"local" or "memory"`, v);
+      return v;
+    case "fetch": case "isReplayed": return typed(k, v, "function");
+    default: return typed(k, v, "boolean"); // debug, crossTab, waitOnline
+  }
 }
 
 // ---------------------------------------------------------------- wasm loading
@@ -682,15 +686,15 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
    * that into a rejection). */
   function fetchImpl(input: RequestInfo | URL, given: OnceFetchInit | null = {}): Promise<Response> {
     const init: OnceFetchInit = given ?? {}; // as fetch: null is no init
-    if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
+    if (!isPlainObject(init as unknown)) mustBe("init", "an object", init);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
     const isRequest = typeof Request !== "undefined" && input instanceof Request;
     // As fetch: an explicit `signal` (even null) replaces a Request's own.
     const signal = "signal" in init ? init.signal : isRequest ? (input as Request).signal : undefined;
-    if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
-    if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
-    if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
+    if (action !== undefined) checkAction(action);
+    typed("fresh", fresh, "boolean");
+    typed("scope", scope, "string");
     if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) fail("signal", "must be an AbortSignal");
     const retryBase = opts.retry === false ? RETRY_DEFAULTS : opts.retry;
     const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, retryBase);
@@ -827,21 +831,17 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     info(response) {
       return infos.get(response);
     },
-    async keyFor(action, o) {
-      if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
-      const scope = scopeOf(o);
-      return (await ready()).admin(OP.keyFor, scope, action, Date.now());
+    keyFor(action, o) {
+      return onAction(OP.keyFor, action, o);
     },
     async release(action, o) {
-      if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
-      const scope = scopeOf(o);
-      (await ready()).admin(OP.release, scope, action, 0);
+      await onAction(OP.release, action, o);
     },
     async clear() {
       (await ready()).admin(OP.clear, opts.scope, "", 0);
     },
     on(listener) {
-      if (typeof listener !== "function") fail("listener", `must be a function, got ${describe(listener)}`);
+      typed("listener", listener, "function");
       engine?.admin(OP.observe, "", "", 0); // first: if it throws, nothing was added
       listeners.add(listener);
       return () => {
@@ -851,11 +851,15 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     },
   };
 
-  function scopeOf(o: { scope?: string } | undefined): string {
-    if (o === undefined) return opts.scope;
-    if (!isPlainObject(o)) fail("options", `must be an object, got ${describe(o)}`);
-    if (o.scope !== undefined && typeof o.scope !== "string") fail("scope", `must be a string, got ${describe(o.scope)}`);
-    return o.scope ?? opts.scope;
+  /** keyFor or release: the action's key, created and persisted if absent, or its release. */
+  async function onAction(op: number, action: string, o: { scope?: string } | undefined): Promise<string> {
+    checkAction(action);
+    let scope = opts.scope;
+    if (o !== undefined) {
+      if (!isPlainObject(o)) mustBe("options", "an object", o);
+      if (o.scope !== undefined) scope = typed("scope", o.scope, "string");
+    }
+    return (await ready()).admin(op, scope, action, op === OP.keyFor ? Date.now() : 0);
   }
 
   return client;
