@@ -527,7 +527,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       } catch (err) {
         if (!opts.waitOnline || !isOffline()) throw err;
         if (observed()) sink.emit("offline-wait", label, "", 0, 0, 0);
-        await waitOnline(signal ?? undefined, opts.keyTtlMs);
+        await wait(opts.keyTtlMs, signal ?? undefined, true);
       }
     }
     engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", sink, observed(), Date.now());
@@ -554,7 +554,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if ((attempt > 1 || waitFirst) && opts.waitOnline && offlineBudget > 0 && isOffline()) {
         emitFor(f, "offline-wait");
         const started = Date.now();
-        await waitOnline(signal, offlineBudget);
+        await wait(offlineBudget, signal, true);
         offlineBudget -= Date.now() - started;
       }
       f.attempts = attempt;
@@ -598,7 +598,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
       res?.body?.cancel().catch(() => {}); // free the connection of an answer we drop
       attempt++;
-      await sleep(delay, signal);
+      await wait(delay, signal);
     }
   }
 
@@ -892,12 +892,20 @@ function absoluteUrl(input: string): string {
 /** setTimeout fires at once past 2^31-1 ms; longer waits are clamped to that (~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms` or, with `online`, on the `online` event if sooner; rejects on abort. */
+function wait(ms: number, signal: AbortSignal | undefined, online = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => { clearTimeout(timer); reject(signal && abortError(signal)); };
-    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, Math.min(ms, MAX_TIMER_MS));
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => { cleanup(); resolve(); };
+    const onAbort = () => { cleanup(); reject(abortError(signal!)); };
+    const cleanup = () => {
+      clearTimeout(timer);
+      if (online) globalThis.removeEventListener?.("online", done);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
+    if (online) globalThis.addEventListener?.("online", done);
+    signal?.addEventListener("abort", onAbort);
   });
 }
 
@@ -910,21 +918,4 @@ function isResponse(r: unknown): r is Response {
 
 function isOffline(): boolean {
   return (globalThis.navigator as Navigator | undefined)?.onLine === false;
-}
-
-/** Resolves on the `online` event or after `ms`; rejects on abort. */
-function waitOnline(signal: AbortSignal | undefined, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const done = () => { cleanup(); resolve(); };
-    const onAbort = () => { cleanup(); reject(signal && abortError(signal)); };
-    const cleanup = () => {
-      clearTimeout(timer);
-      globalThis.removeEventListener?.("online", done);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
-    globalThis.addEventListener?.("online", done);
-    signal?.addEventListener("abort", onAbort);
-  });
 }
