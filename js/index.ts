@@ -362,13 +362,13 @@ const NULL_BODY = new Set([204, 205, 304]);
 /** A copy of `res` with `bytes` as its body: each coalesced caller reads its own. */
 function copyResponse(res: Response, bytes: ArrayBuffer | null): Response {
   if (res.status === 0) return res; // opaque: nothing to read, nothing to copy
-  const copy = new Response(NULL_BODY.has(res.status) ? null : bytes, {
-    status: res.status, statusText: res.statusText, headers: res.headers,
-  });
-  Object.defineProperties(copy, {
-    url: { value: res.url }, redirected: { value: res.redirected }, type: { value: res.type },
-  });
-  return copy;
+  return Object.defineProperties(newResponse(res, bytes), { redirected: { value: res.redirected }, type: { value: res.type } });
+}
+
+/** A Response with the status, headers and URL of `r` (a Response, or another tab's answer) and `bytes` as its body. */
+function newResponse(r: Pick<Response, "status" | "statusText" | "url"> & { headers: HeadersInit }, bytes: ArrayBuffer | null): Response {
+  const res = new Response(NULL_BODY.has(r.status) ? null : bytes, { status: r.status, statusText: r.statusText, headers: r.headers });
+  return Object.defineProperty(res, "url", { value: r.url });
 }
 
 // ---------------------------------------------------------------- headers
@@ -512,9 +512,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   const fromOtherTab = (f: Flight, r: TabResult): Response => {
     Object.assign(f, { key: r.key, replayed: r.replayed, attempts: r.attempts, fromOtherTab: true });
     emitFor(f, "cross-tab-result", r.status);
-    const res = new Response(NULL_BODY.has(r.status) ? null : r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
-    Object.defineProperty(res, "url", { value: r.url });
-    return res;
+    return newResponse(r, r.body);
   };
 
   /** The engine, loading the wasm first; offline, the load waits for the connection (SPEC B15). */
