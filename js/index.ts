@@ -745,7 +745,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         running = fresh ? undefined : inflight.get(ident);
       }
       if (running) {
-        if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
+        emitFor(running, "coalesced"); // its label is this call's: the same action
         return join(running, true, signal);
       }
 
