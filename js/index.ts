@@ -176,7 +176,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NETWORK_ERROR = -1;
 /** `Engine.admin` operations (the `OP_*` constants of src/client.rs). */
-const OP = { keyFor: 0, release: 1, clear: 2, observe: 3, unobserve: 4 } as const;
+const enum OP { keyFor, release, clear, observe, unobserve }
 
 // ---------------------------------------------------------------- validation
 
@@ -850,7 +850,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   };
 
   /** keyFor or release: the action's key, created and persisted if absent, or its release. */
-  async function onAction(op: number, action: string, o: { scope?: string } | undefined): Promise<string> {
+  async function onAction(op: OP, action: string, o: { scope?: string } | undefined): Promise<string> {
     checkAction(action);
     let scope = opts.scope;
     if (o !== undefined) {
