@@ -8,7 +8,7 @@
  * decision live in the engine (`src/`).
  */
 import { load, Engine, RetryPolicy } from "./engine.js";
-import { Tabs, type Led, type TabResult } from "./tabs.js";
+import { crossTabs, type Led, type TabResult } from "./tabs.js";
 import { retryAfterMs } from "./retry-after.js";
 
 /** Retry settings; a partial object is merged over the defaults. */
@@ -502,7 +502,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   const observed = () => listeners.size > 0 || opts.debug;
   // Created now, not on the first call: tabs must know of each other before
   // the same action is started in two of them at once.
-  const tabs = opts.crossTab ? Tabs.create() : null;
+  const tabs = opts.crossTab ? crossTabs() : null;
   /** The Web Lock of an action: its identity is hashes only (scope tag, action id, fingerprint). */
   const lockName = (ident: string) => `oncefetch:${ident}`;
   const emitFor = (f: Flight, type: OnceFetchEventType, status = 0, delayMs = 0) => {
