@@ -134,11 +134,6 @@ const room = (s: string | undefined) => (s === undefined ? 0 : s.length * 3);
 function output(): string {
   return str(reg(2), reg(3));
 }
-/** `n`, or the error the export reported with a negative code (its message is the output). */
-function check(n: number): number {
-  if (n < 0) throw n === TYPE_ERROR ? new TypeError(output()) : new Error(output());
-  return n;
-}
 
 /** A thrown value as text, for the engine's storage fall-back reason. */
 function message(e: unknown): string {
@@ -305,8 +300,7 @@ export class Engine {
       // In the order of the export's parameters (abi.rs reads them one after another).
       const s = put(scope), m = streamed ? -1 : put(method), u = streamed ? -1 : put(url), a = put(action);
       const b = bytes !== undefined ? putBytes(bytes) : text !== undefined ? put(text) : 0;
-      check(wasm.identify(s, m, u, a, b, streamed));
-      return output();
+      return this.done(wasm.identify(s, m, u, a, b, streamed), ""); // (it emits no events)
     } finally {
       busy = false;
     }
