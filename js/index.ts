@@ -608,7 +608,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
    * Promise callbacks rather than an async function: no promise of its own
    * on the per-call path. */
   function deliver(f: Flight, outcome: Promise<Response>): void {
-    const settle = (res: Response | undefined, bytes: ArrayBuffer | null, error: unknown) => {
+    const settle = (error: unknown, res?: Response, bytes: ArrayBuffer | null = null) => {
       untrack(f);
       try {
         // Only a flight that got no final verdict (aborted, failed here) is still open.
@@ -642,11 +642,11 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (f.callers.size > 1 && res.status !== 0) {
         // (The executor turns a synchronous throw of a Response-like into a rejection.)
         new Promise<ArrayBuffer>((read) => read(res.arrayBuffer()))
-          .then((bytes) => settle(res, bytes, undefined), (x: unknown) => settle(undefined, null, x));
+          .then((bytes) => settle(undefined, res, bytes), settle);
       } else {
-        settle(res, null, undefined);
+        settle(undefined, res);
       }
-    }, (x: unknown) => settle(undefined, null, x));
+    }, settle);
   }
 
   /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
