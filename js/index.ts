@@ -159,7 +159,7 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
   headerName: "Idempotency-Key",
   keyFormat: "token",
   keyedMethods: Object.freeze(["POST", "PATCH"]) as string[],
-  keyTtlMs: 24 * 60 * 60 * 1000,
+  keyTtlMs: 86_400_000, // 24 h
   settleWindowMs: 10_000,
   maxEntries: 1000,
   retry: RETRY_DEFAULTS,
@@ -273,13 +273,6 @@ function option(k: string, v: unknown): unknown {
 }
 
 // ---------------------------------------------------------------- wasm loading
-
-/** Loads the engine once per page; a failed load is retried on the next call. */
-function loadWasm(): Promise<void> {
-  return load().catch((e: unknown) => {
-    throw toError(e, "oncefetch: could not load its WebAssembly module");
-  });
-}
 
 /** What a caller is rejected with: Errors and DOMExceptions as they are, anything else wrapped. */
 function asError(x: unknown): unknown {
@@ -520,10 +513,10 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (engine) return engine;
     for (;;) {
       try {
-        await loadWasm();
+        await load(); // once per page; a failed load is tried again on the next call
         break;
       } catch (err) {
-        if (!opts.waitOnline || !isOffline()) throw err;
+        if (!opts.waitOnline || !isOffline()) throw toError(err, "oncefetch: could not load its WebAssembly module");
         if (observed()) sink.emit("offline-wait", label, "", 0, 0, 0);
         await wait(opts.keyTtlMs, signal ?? undefined, true);
       }
@@ -682,8 +675,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
    * can be read at once (the usual case), started synchronously — no promise
    * but the caller's own and the send's. Throws on bad input (`fetch` turns
    * that into a rejection). */
-  function fetchImpl(input: RequestInfo | URL, given: OnceFetchInit | null = {}): Promise<Response> {
-    const init: OnceFetchInit = given ?? {}; // as fetch: null is no init
+  function fetchImpl(input: RequestInfo | URL, given?: OnceFetchInit | null): Promise<Response> {
+    const init: OnceFetchInit = given ?? {}; // as fetch: undefined or null is no init
     if (!isPlainObject(init as unknown)) mustBe("init", "an object", init);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
