@@ -27,9 +27,7 @@ interface Exports {
 
 /** Where events go: the facade's sink. `key` is the key's first 8
  * characters, or for "storage-fallback" the fault met. */
-export interface Sink {
-  emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number): void;
-}
+export type Sink = (type: string, action: string, key: string, attempt: number, status: number, delayMs: number) => void;
 
 /** Event kinds, in the order of `client::Kind`. */
 const KINDS = ["check", "hit", "miss", "conflict", "store", "retry", "settled", "released", "storage-fallback"];
@@ -374,7 +372,7 @@ export class Engine {
   /** Hands the events the call emitted to the sink, with the call's label. */
   private drain(label: string): void {
     for (let i = 0; i < emitted.length; i += 5) {
-      this.sink.emit(KINDS[emitted[i] as number], label, emitted[i + 4] as string, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
+      this.sink(KINDS[emitted[i] as number], label, emitted[i + 4] as string, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
     }
     emitted.length = 0;
   }

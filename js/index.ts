@@ -7,7 +7,7 @@
  * each caller its own `Response`. Identity, keys, storage and every retry
  * decision live in the engine (`src/`).
  */
-import { load, Engine, RetryPolicy } from "./engine.js";
+import { load, Engine, RetryPolicy, type Sink } from "./engine.js";
 import { crossTabs, type Led, type TabResult } from "./tabs.js";
 import { retryAfterMs } from "./retry-after.js";
 
@@ -484,13 +484,11 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
     }
   };
-  const sink = {
-    emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number) {
-      queued.push(type === "storage-fallback"
-        ? { type, action: "", key: "", attempt, status, delayMs, reason: key }
-        : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs });
-      if (queued.length === 1) queueMicrotask(dispatch);
-    },
+  const emit: Sink = (type, action, key, attempt, status, delayMs) => {
+    queued.push(type === "storage-fallback"
+      ? { type, action: "", key: "", attempt, status, delayMs, reason: key }
+      : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs });
+    if (queued.length === 1) queueMicrotask(dispatch);
   };
   const observed = () => listeners.size > 0 || opts.debug;
   // Created now, not on the first call: tabs must know of each other before
@@ -499,7 +497,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   /** The Web Lock of an action: its identity is hashes only (scope tag, action id, fingerprint). */
   const lockName = (ident: string) => `oncefetch:${ident}`;
   const emitFor = (f: Flight, type: OnceFetchEventType, status = 0, delayMs = 0) => {
-    if (observed()) sink.emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, delayMs);
+    if (observed()) emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, delayMs);
   };
   /** The answer another tab posted, as this tab's Response. */
   const fromOtherTab = (f: Flight, r: TabResult): Response => {
@@ -517,11 +515,11 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         break;
       } catch (err) {
         if (!opts.waitOnline || !isOffline()) throw toError(err, "oncefetch: could not load its WebAssembly module");
-        if (observed()) sink.emit("offline-wait", label, "", 0, 0, 0);
+        if (observed()) emit("offline-wait", label, "", 0, 0, 0);
         await wait(opts.keyTtlMs, signal ?? undefined, true);
       }
     }
-    engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", sink, observed(), Date.now());
+    engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", emit, observed(), Date.now());
     return engine;
   }
 
