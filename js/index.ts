@@ -678,9 +678,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (!isPlainObject(init as unknown)) mustBe("init", "an object", init);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
-    const isRequest = typeof Request !== "undefined" && input instanceof Request;
+    const req = typeof Request !== "undefined" && input instanceof Request ? input : undefined;
     // As fetch: an explicit `signal` (even null) replaces a Request's own.
-    const signal = "signal" in init ? init.signal : isRequest ? (input as Request).signal : undefined;
+    const signal = "signal" in init ? init.signal : req?.signal;
     if (action !== undefined) checkAction(action);
     typed("fresh", fresh, "boolean");
     typed("scope", scope, "string");
@@ -689,22 +689,22 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, retryBase);
     if (signal?.aborted) throw abortError(signal); // nothing is sent
 
-    const method = (init.method ?? (isRequest ? (input as Request).method : "GET")).toUpperCase();
+    const method = (init.method ?? req?.method ?? "GET").toUpperCase();
     let url: string;
     try {
-      url = isRequest ? (input as Request).url : absoluteUrl(String(input));
+      url = req ? req.url : absoluteUrl(String(input));
     } catch {
       fail("input", `is not a valid URL: ${describe(String(input))}`);
     }
-    const [headers, callerKey] = sendHeaders(init.headers ?? (isRequest ? (input as Request).headers : undefined), headerLower);
+    const [headers, callerKey] = sendHeaders(init.headers ?? req?.headers, headerLower);
     const label = action ?? `${method} ${url}`;
     /** The body sent: `init.body`, or a Request's body read once. */
     let body: unknown = init.body;
-    const readNow = body !== undefined || !isRequest || !(input as Request).body ? syncBodyIdentity(body) : undefined;
+    const readNow = body !== undefined || !req?.body ? syncBodyIdentity(body) : undefined;
     if (engine && readNow) return begin(engine, readNow);
     return (async () => {
-      if (body === undefined && isRequest && (input as Request).body) {
-        body = await (input as Request).clone().arrayBuffer(); // made replayable once
+      if (body === undefined && req?.body) {
+        body = await req.clone().arrayBuffer(); // made replayable once
       }
       const e = engine ?? await ready(signal, label);
       if (signal?.aborted) throw abortError(signal);
@@ -770,9 +770,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
           const key = e.begin(ident ?? "", label, keyed, fresh, callerKey, Date.now());
           f.token = e.token;
           f.fromStorage = e.fromStorage;
-          if (keyed) f.key = key;
-          if (keyed && f.key !== null && callerKey === undefined) {
-            addHeader(headers, opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+          if (keyed) {
+            f.key = key;
+            if (callerKey === undefined) addHeader(headers, opts.headerName, opts.keyFormat === "structured" ? `"${key.replace(/[\\"]/g, "\\$&")}"` : key);
           }
           sent = run(e, f, policy, resendable, send);
         } catch (x) {
