@@ -496,8 +496,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
   const tabs = opts.crossTab ? crossTabs() : null;
   /** The Web Lock of an action: its identity is hashes only (scope tag, action id, fingerprint). */
   const lockName = (ident: string) => `oncefetch:${ident}`;
-  const emitFor = (f: Flight, type: OnceFetchEventType, status = 0, delayMs = 0) => {
-    if (observed()) emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, delayMs);
+  const emitFor = (f: Flight, type: OnceFetchEventType, status = 0) => {
+    if (observed()) emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, 0);
   };
   /** The answer another tab posted, as this tab's Response. */
   const fromOtherTab = (f: Flight, r: TabResult): Response => {
@@ -516,7 +516,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       } catch (err) {
         if (!opts.waitOnline || !isOffline()) throw toError(err, "oncefetch: could not load its WebAssembly module");
         if (observed()) emit("offline-wait", label, "", 0, 0, 0);
-        await wait(opts.keyTtlMs, signal ?? undefined, true);
+        await wait(opts.keyTtlMs, signal, true);
       }
     }
     engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", emit, observed(), Date.now());
@@ -882,7 +882,7 @@ function absoluteUrl(input: string): string {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Resolves after `ms` or, with `online`, on the `online` event if sooner; rejects on abort. */
-function wait(ms: number, signal: AbortSignal | undefined, online = false): Promise<void> {
+function wait(ms: number, signal: AbortSignal | null | undefined, online = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const done = () => { cleanup(); resolve(); };
