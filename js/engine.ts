@@ -27,9 +27,7 @@ interface Exports {
 
 /** Where events go: the facade's sink. `key` is the key's first 8
  * characters, or for "storage-fallback" the fault met. */
-export interface Sink {
-  emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number): void;
-}
+export type Sink = (type: string, action: string, key: string, attempt: number, status: number, delayMs: number) => void;
 
 /** Event kinds, in the order of `client::Kind`. */
 const KINDS = ["check", "hit", "miss", "conflict", "store", "retry", "settled", "released", "storage-fallback"];
@@ -133,11 +131,6 @@ const room = (s: string | undefined) => (s === undefined ? 0 : s.length * 3);
 /** What the last call wrote to the output buffer. */
 function output(): string {
   return str(reg(2), reg(3));
-}
-/** `n`, or the error the export reported with a negative code (its message is the output). */
-function check(n: number): number {
-  if (n < 0) throw n === TYPE_ERROR ? new TypeError(output()) : new Error(output());
-  return n;
 }
 
 /** A thrown value as text, for the engine's storage fall-back reason. */
@@ -305,8 +298,7 @@ export class Engine {
       // In the order of the export's parameters (abi.rs reads them one after another).
       const s = put(scope), m = streamed ? -1 : put(method), u = streamed ? -1 : put(url), a = put(action);
       const b = bytes !== undefined ? putBytes(bytes) : text !== undefined ? put(text) : 0;
-      check(wasm.identify(s, m, u, a, b, streamed));
-      return output();
+      return this.done(wasm.identify(s, m, u, a, b, streamed), ""); // (it emits no events)
     } finally {
       busy = false;
     }
@@ -380,7 +372,7 @@ export class Engine {
   /** Hands the events the call emitted to the sink, with the call's label. */
   private drain(label: string): void {
     for (let i = 0; i < emitted.length; i += 5) {
-      this.sink.emit(KINDS[emitted[i] as number], label, emitted[i + 4] as string, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
+      this.sink(KINDS[emitted[i] as number], label, emitted[i + 4] as string, emitted[i + 1] as number, emitted[i + 2] as number, emitted[i + 3] as number);
     }
     emitted.length = 0;
   }

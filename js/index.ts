@@ -7,8 +7,8 @@
  * each caller its own `Response`. Identity, keys, storage and every retry
  * decision live in the engine (`src/`).
  */
-import { load, Engine, RetryPolicy } from "./engine.js";
-import { Tabs, type Led, type TabResult } from "./tabs.js";
+import { load, Engine, RetryPolicy, type Sink } from "./engine.js";
+import { crossTabs, type Led, type TabResult } from "./tabs.js";
 import { retryAfterMs } from "./retry-after.js";
 
 /** Retry settings; a partial object is merged over the defaults. */
@@ -159,7 +159,7 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
   headerName: "Idempotency-Key",
   keyFormat: "token",
   keyedMethods: Object.freeze(["POST", "PATCH"]) as string[],
-  keyTtlMs: 24 * 60 * 60 * 1000,
+  keyTtlMs: 86_400_000, // 24 h
   settleWindowMs: 10_000,
   maxEntries: 1000,
   retry: RETRY_DEFAULTS,
@@ -176,16 +176,29 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NETWORK_ERROR = -1;
 /** `Engine.admin` operations (the `OP_*` constants of src/client.rs). */
-const OP = { keyFor: 0, release: 1, clear: 2, observe: 3, unobserve: 4 } as const;
+const enum OP { keyFor, release, clear, observe, unobserve }
 
 // ---------------------------------------------------------------- validation
 
 function fail(field: string, what: string): never {
   throw new TypeError(`oncefetch: \`${field}\` ${what}`);
 }
+/** The TypeError for a value of the wrong kind: "must be `what`, got `v`". */
+function mustBe(field: string, what: string, v: unknown): never {
+  fail(field, `must be ${what}, got ${describe(v)}`);
+}
+/** `v`, if `typeof v` is `type`; a TypeError naming `field` otherwise. */
+function typed<T>(field: string, v: unknown, type: "string" | "boolean" | "function"): T {
+  if (typeof v !== type) mustBe(field, `a ${type}`, v);
+  return v as T;
+}
+/** An `action`: a non-empty string. */
+function checkAction(v: unknown): asserts v is string {
+  if (typeof v !== "string" || v === "") mustBe("action", "a non-empty string", v);
+}
 function num(field: string, v: unknown, min: number, integer = false): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    fail(field, `must be a finite ${integer ? "integer" : "number"} >= ${min}, got ${describe(v)}`);
+    mustBe(field, `a finite ${integer ? "integer" : "number"} >= ${min}`, v);
   }
   return v;
 }
@@ -200,82 +213,66 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function resolveRetry(field: string, v: unknown, base: Required<RetryOptions>): Required<RetryOptions> | false {
   if (v === false) return false;
-  if (!isPlainObject(v)) fail(field, `must be an object or false, got ${describe(v)}`);
-  const out = { ...base };
+  if (!isPlainObject(v)) mustBe(field, "an object or false", v);
+  const out: Record<string, unknown> = { ...base };
   for (const [k, x] of Object.entries(v)) {
     if (x === undefined) continue;
+    const name = `${field}.${k}`;
     switch (k) {
-      case "attempts": out.attempts = num(`${field}.attempts`, x, 1, true); break;
-      case "baseMs": out.baseMs = num(`${field}.baseMs`, x, 0); break;
-      case "maxMs": out.maxMs = num(`${field}.maxMs`, x, 0); break;
-      case "maxRetryAfterMs": out.maxRetryAfterMs = num(`${field}.maxRetryAfterMs`, x, 0); break;
+      case "attempts": out[k] = num(name, x, 1, true); break;
+      case "baseMs": case "maxMs": case "maxRetryAfterMs": out[k] = num(name, x, 0); break;
       case "statuses":
         if (!Array.isArray(x) || !x.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
-          fail(`${field}.statuses`, "must be an array of HTTP status codes (100-599)");
+          fail(name, "must be an array of HTTP status codes (100-599)");
         }
-        out.statuses = [...x];
+        out[k] = [...x];
         break;
-      default: fail(`${field}.${k}`, "is not a retry option (attempts, baseMs, maxMs, maxRetryAfterMs, statuses)");
+      default: fail(name, "is not a retry option (attempts, baseMs, maxMs, maxRetryAfterMs, statuses)");
     }
   }
-  return out;
+  return out as Required<RetryOptions>;
 }
 
 function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined || options === null) return { ...DEFAULTS };
-  if (!isPlainObject(options)) fail("options", `must be an object, got ${describe(options)}`);
-  const o: ResolvedOptions = { ...DEFAULTS };
+  if (!isPlainObject(options)) mustBe("options", "an object", options);
+  const o: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) {
     if (!Object.hasOwn(DEFAULTS, k)) fail(k, `is not an option of createClient (${Object.keys(DEFAULTS).join(", ")})`);
-    if (v === undefined) continue;
-    switch (k) {
-      case "scope":
-        if (typeof v !== "string") fail(k, `must be a string, got ${describe(v)}`);
-        o.scope = v; break;
-      case "headerName":
-        if (typeof v !== "string" || !TOKEN.test(v)) fail(k, "must be an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)");
-        o.headerName = v; break;
-      case "keyFormat":
-        if (v !== "token" && v !== "structured") fail(k, `must be "token" or "structured", got ${describe(v)}`);
-        o.keyFormat = v; break;
-      case "keyedMethods":
-        if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && TOKEN.test(m))) fail(k, "must be an array of HTTP method names");
-        o.keyedMethods = v.map((m: string) => m.toUpperCase()); break;
-      case "keyTtlMs":
-        // Bounded so that expiresAt stays a whole number of at most 16 digits in storage.
-        o.keyTtlMs = num(k, v, 1);
-        if (o.keyTtlMs > 1e13) fail(k, "must be at most 1e13 ms (about 300 years)");
-        break;
-      case "settleWindowMs": o.settleWindowMs = num(k, v, 0); break;
-      case "maxEntries": o.maxEntries = num(k, v, 1, true); break;
-      case "retry": o.retry = resolveRetry(k, v, RETRY_DEFAULTS); break;
-      case "storage":
-        if (v !== "local" && v !== "memory") fail(k, `must be "local" or "memory", got ${describe(v)}`);
-        o.storage = v; break;
-      case "fetch":
-        if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
-        o.fetch = v as ResolvedOptions["fetch"]; break;
-      case "isReplayed":
-        if (typeof v !== "function") fail(k, `must be a function, got ${describe(v)}`);
-        o.isReplayed = v as ResolvedOptions["isReplayed"]; break;
-      case "debug":
-      case "crossTab":
-      case "waitOnline":
-        if (typeof v !== "boolean") fail(k, `must be a boolean, got ${describe(v)}`);
-        o[k] = v; break;
-    }
+    if (v !== undefined) o[k] = option(k, v);
   }
-  return Object.freeze(o);
+  return Object.freeze(o) as unknown as ResolvedOptions;
+}
+
+/** The value of option `k` (one of DEFAULTS' keys), validated and normalised. */
+function option(k: string, v: unknown): unknown {
+  switch (k) {
+    case "scope": return typed(k, v, "string");
+    case "headerName":
+      if (typeof v !== "string" || !TOKEN.test(v)) fail(k, "must be an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)");
+      return v;
+    case "keyFormat":
+      if (v !== "token" && v !== "structured") mustBe(k, `"token" or "structured"`, v);
+      return v;
+    case "keyedMethods":
+      if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && TOKEN.test(m))) fail(k, "must be an array of HTTP method names");
+      return v.map((m: string) => m.toUpperCase());
+    case "keyTtlMs":
+      // Bounded so that expiresAt stays a whole number of at most 16 digits in storage.
+      if (num(k, v, 1) > 1e13) fail(k, "must be at most 1e13 ms (about 300 years)");
+      return v;
+    case "settleWindowMs": return num(k, v, 0);
+    case "maxEntries": return num(k, v, 1, true);
+    case "retry": return resolveRetry(k, v, RETRY_DEFAULTS);
+    case "storage":
+      if (v !== "local" && v !== "memory") mustBe(k, `"local" or "memory"`, v);
+      return v;
+    case "fetch": case "isReplayed": return typed(k, v, "function");
+    default: return typed(k, v, "boolean"); // debug, crossTab, waitOnline
+  }
 }
 
 // ---------------------------------------------------------------- wasm loading
-
-/** Loads the engine once per page; a failed load is retried on the next call. */
-function loadWasm(): Promise<void> {
-  return load().catch((e: unknown) => {
-    throw toError(e, "oncefetch: could not load its WebAssembly module");
-  });
-}
 
 /** What a caller is rejected with: Errors and DOMExceptions as they are, anything else wrapped. */
 function asError(x: unknown): unknown {
@@ -358,13 +355,13 @@ const NULL_BODY = new Set([204, 205, 304]);
 /** A copy of `res` with `bytes` as its body: each coalesced caller reads its own. */
 function copyResponse(res: Response, bytes: ArrayBuffer | null): Response {
   if (res.status === 0) return res; // opaque: nothing to read, nothing to copy
-  const copy = new Response(NULL_BODY.has(res.status) ? null : bytes, {
-    status: res.status, statusText: res.statusText, headers: res.headers,
-  });
-  Object.defineProperties(copy, {
-    url: { value: res.url }, redirected: { value: res.redirected }, type: { value: res.type },
-  });
-  return copy;
+  return Object.defineProperties(newResponse(res, bytes), { redirected: { value: res.redirected }, type: { value: res.type } });
+}
+
+/** A Response with the status, headers and URL of `r` (a Response, or another tab's answer) and `bytes` as its body. */
+function newResponse(r: Pick<Response, "status" | "statusText" | "url"> & { headers: HeadersInit }, bytes: ArrayBuffer | null): Response {
+  const res = new Response(NULL_BODY.has(r.status) ? null : bytes, { status: r.status, statusText: r.statusText, headers: r.headers });
+  return Object.defineProperty(res, "url", { value: r.url });
 }
 
 // ---------------------------------------------------------------- headers
@@ -487,30 +484,26 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
     }
   };
-  const sink = {
-    emit(type: string, action: string, key: string, attempt: number, status: number, delayMs: number) {
-      queued.push(type === "storage-fallback"
-        ? { type, action: "", key: "", attempt, status, delayMs, reason: key }
-        : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs });
-      if (queued.length === 1) queueMicrotask(dispatch);
-    },
+  const emit: Sink = (type, action, key, attempt, status, delayMs) => {
+    queued.push(type === "storage-fallback"
+      ? { type, action: "", key: "", attempt, status, delayMs, reason: key }
+      : { type: type as OnceFetchEventType, action, key, attempt, status, delayMs });
+    if (queued.length === 1) queueMicrotask(dispatch);
   };
   const observed = () => listeners.size > 0 || opts.debug;
   // Created now, not on the first call: tabs must know of each other before
   // the same action is started in two of them at once.
-  const tabs = opts.crossTab ? Tabs.create() : null;
+  const tabs = opts.crossTab ? crossTabs() : null;
   /** The Web Lock of an action: its identity is hashes only (scope tag, action id, fingerprint). */
   const lockName = (ident: string) => `oncefetch:${ident}`;
-  const emitFor = (f: Flight, type: OnceFetchEventType, status = 0, delayMs = 0) => {
-    if (observed()) sink.emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, delayMs);
+  const emitFor = (f: Flight, type: OnceFetchEventType, status = 0) => {
+    if (observed()) emit(type, f.label, f.key?.slice(0, 8) ?? "", f.attempts, status, 0);
   };
   /** The answer another tab posted, as this tab's Response. */
   const fromOtherTab = (f: Flight, r: TabResult): Response => {
     Object.assign(f, { key: r.key, replayed: r.replayed, attempts: r.attempts, fromOtherTab: true });
     emitFor(f, "cross-tab-result", r.status);
-    const res = new Response(NULL_BODY.has(r.status) ? null : r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
-    Object.defineProperty(res, "url", { value: r.url });
-    return res;
+    return newResponse(r, r.body);
   };
 
   /** The engine, loading the wasm first; offline, the load waits for the connection (SPEC B15). */
@@ -518,15 +511,15 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     if (engine) return engine;
     for (;;) {
       try {
-        await loadWasm();
+        await load(); // once per page; a failed load is tried again on the next call
         break;
       } catch (err) {
-        if (!opts.waitOnline || !isOffline()) throw err;
-        if (observed()) sink.emit("offline-wait", label, "", 0, 0, 0);
-        await waitOnline(signal ?? undefined, opts.keyTtlMs);
+        if (!opts.waitOnline || !isOffline()) throw toError(err, "oncefetch: could not load its WebAssembly module");
+        if (observed()) emit("offline-wait", label, "", 0, 0, 0);
+        await wait(opts.keyTtlMs, signal, true);
       }
     }
-    engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", sink, observed(), Date.now());
+    engine ??= new Engine(opts.keyTtlMs, opts.settleWindowMs, opts.maxEntries, opts.storage === "memory", emit, observed(), Date.now());
     return engine;
   }
 
@@ -550,7 +543,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if ((attempt > 1 || waitFirst) && opts.waitOnline && offlineBudget > 0 && isOffline()) {
         emitFor(f, "offline-wait");
         const started = Date.now();
-        await waitOnline(signal, offlineBudget);
+        await wait(offlineBudget, signal, true);
         offlineBudget -= Date.now() - started;
       }
       f.attempts = attempt;
@@ -594,7 +587,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       }
       res?.body?.cancel().catch(() => {}); // free the connection of an answer we drop
       attempt++;
-      await sleep(delay, signal);
+      await wait(delay, signal);
     }
   }
 
@@ -606,7 +599,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
    * Promise callbacks rather than an async function: no promise of its own
    * on the per-call path. */
   function deliver(f: Flight, outcome: Promise<Response>): void {
-    const settle = (res: Response | undefined, bytes: ArrayBuffer | null, error: unknown) => {
+    const settle = (error: unknown, res?: Response, bytes: ArrayBuffer | null = null) => {
       untrack(f);
       try {
         // Only a flight that got no final verdict (aborted, failed here) is still open.
@@ -640,11 +633,11 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (f.callers.size > 1 && res.status !== 0) {
         // (The executor turns a synchronous throw of a Response-like into a rejection.)
         new Promise<ArrayBuffer>((read) => read(res.arrayBuffer()))
-          .then((bytes) => settle(res, bytes, undefined), (x: unknown) => settle(undefined, null, x));
+          .then((bytes) => settle(undefined, res, bytes), settle);
       } else {
-        settle(res, null, undefined);
+        settle(undefined, res);
       }
-    }, (x: unknown) => settle(undefined, null, x));
+    }, settle);
   }
 
   /** Adds a caller to a flight; its own signal rejects it alone (SPEC B4). */
@@ -680,38 +673,38 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
    * can be read at once (the usual case), started synchronously — no promise
    * but the caller's own and the send's. Throws on bad input (`fetch` turns
    * that into a rejection). */
-  function fetchImpl(input: RequestInfo | URL, given: OnceFetchInit | null = {}): Promise<Response> {
-    const init: OnceFetchInit = given ?? {}; // as fetch: null is no init
-    if (!isPlainObject(init as unknown)) fail("init", `must be an object, got ${describe(init)}`);
+  function fetchImpl(input: RequestInfo | URL, given?: OnceFetchInit | null): Promise<Response> {
+    const init: OnceFetchInit = given ?? {}; // as fetch: undefined or null is no init
+    if (!isPlainObject(init as unknown)) mustBe("init", "an object", init);
     // `rest` is what fetch itself takes: our own fields are left out.
     const { action, fresh = false, retry, scope = opts.scope, ...rest } = init;
-    const isRequest = typeof Request !== "undefined" && input instanceof Request;
+    const req = typeof Request !== "undefined" && input instanceof Request ? input : undefined;
     // As fetch: an explicit `signal` (even null) replaces a Request's own.
-    const signal = "signal" in init ? init.signal : isRequest ? (input as Request).signal : undefined;
-    if (action !== undefined && (typeof action !== "string" || action === "")) fail("action", `must be a non-empty string, got ${describe(action)}`);
-    if (typeof fresh !== "boolean") fail("fresh", `must be a boolean, got ${describe(fresh)}`);
-    if (typeof scope !== "string") fail("scope", `must be a string, got ${describe(scope)}`);
+    const signal = "signal" in init ? init.signal : req?.signal;
+    if (action !== undefined) checkAction(action);
+    typed("fresh", fresh, "boolean");
+    typed("scope", scope, "string");
     if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) fail("signal", "must be an AbortSignal");
     const retryBase = opts.retry === false ? RETRY_DEFAULTS : opts.retry;
     const retryOpts = retry === undefined ? undefined : resolveRetry("retry", retry, retryBase);
     if (signal?.aborted) throw abortError(signal); // nothing is sent
 
-    const method = (init.method ?? (isRequest ? (input as Request).method : "GET")).toUpperCase();
+    const method = (init.method ?? req?.method ?? "GET").toUpperCase();
     let url: string;
     try {
-      url = isRequest ? (input as Request).url : absoluteUrl(String(input));
+      url = req ? req.url : absoluteUrl(String(input));
     } catch {
       fail("input", `is not a valid URL: ${describe(String(input))}`);
     }
-    const [headers, callerKey] = sendHeaders(init.headers ?? (isRequest ? (input as Request).headers : undefined), headerLower);
+    const [headers, callerKey] = sendHeaders(init.headers ?? req?.headers, headerLower);
     const label = action ?? `${method} ${url}`;
     /** The body sent: `init.body`, or a Request's body read once. */
     let body: unknown = init.body;
-    const readNow = body !== undefined || !isRequest || !(input as Request).body ? syncBodyIdentity(body) : undefined;
+    const readNow = body !== undefined || !req?.body ? syncBodyIdentity(body) : undefined;
     if (engine && readNow) return begin(engine, readNow);
     return (async () => {
-      if (body === undefined && isRequest && (input as Request).body) {
-        body = await (input as Request).clone().arrayBuffer(); // made replayable once
+      if (body === undefined && req?.body) {
+        body = await req.clone().arrayBuffer(); // made replayable once
       }
       const e = engine ?? await ready(signal, label);
       if (signal?.aborted) throw abortError(signal);
@@ -743,7 +736,7 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
         running = fresh ? undefined : inflight.get(ident);
       }
       if (running) {
-        if (observed()) sink.emit("coalesced", label, running.key?.slice(0, 8) ?? "", running.attempts, 0, 0);
+        emitFor(running, "coalesced"); // its label is this call's: the same action
         return join(running, true, signal);
       }
 
@@ -777,9 +770,9 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
           const key = e.begin(ident ?? "", label, keyed, fresh, callerKey, Date.now());
           f.token = e.token;
           f.fromStorage = e.fromStorage;
-          if (keyed) f.key = key;
-          if (keyed && f.key !== null && callerKey === undefined) {
-            addHeader(headers, opts.headerName, opts.keyFormat === "structured" ? `"${f.key.replace(/[\\"]/g, "\\$&")}"` : f.key);
+          if (keyed) {
+            f.key = key;
+            if (callerKey === undefined) addHeader(headers, opts.headerName, opts.keyFormat === "structured" ? `"${key.replace(/[\\"]/g, "\\$&")}"` : key);
           }
           sent = run(e, f, policy, resendable, send);
         } catch (x) {
@@ -827,21 +820,17 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     info(response) {
       return infos.get(response);
     },
-    async keyFor(action, o) {
-      if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
-      const scope = scopeOf(o);
-      return (await ready()).admin(OP.keyFor, scope, action, Date.now());
+    keyFor(action, o) {
+      return onAction(OP.keyFor, action, o);
     },
     async release(action, o) {
-      if (typeof action !== "string" || action === "") fail("action", `must be a non-empty string, got ${describe(action)}`);
-      const scope = scopeOf(o);
-      (await ready()).admin(OP.release, scope, action, 0);
+      await onAction(OP.release, action, o);
     },
     async clear() {
       (await ready()).admin(OP.clear, opts.scope, "", 0);
     },
     on(listener) {
-      if (typeof listener !== "function") fail("listener", `must be a function, got ${describe(listener)}`);
+      typed("listener", listener, "function");
       engine?.admin(OP.observe, "", "", 0); // first: if it throws, nothing was added
       listeners.add(listener);
       return () => {
@@ -851,11 +840,15 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
     },
   };
 
-  function scopeOf(o: { scope?: string } | undefined): string {
-    if (o === undefined) return opts.scope;
-    if (!isPlainObject(o)) fail("options", `must be an object, got ${describe(o)}`);
-    if (o.scope !== undefined && typeof o.scope !== "string") fail("scope", `must be a string, got ${describe(o.scope)}`);
-    return o.scope ?? opts.scope;
+  /** keyFor or release: the action's key, created and persisted if absent, or its release. */
+  async function onAction(op: OP, action: string, o: { scope?: string } | undefined): Promise<string> {
+    checkAction(action);
+    let scope = opts.scope;
+    if (o !== undefined) {
+      if (!isPlainObject(o)) mustBe("options", "an object", o);
+      if (o.scope !== undefined) scope = typed("scope", o.scope, "string");
+    }
+    return (await ready()).admin(op, scope, action, op === OP.keyFor ? Date.now() : 0);
   }
 
   return client;
@@ -888,12 +881,20 @@ function absoluteUrl(input: string): string {
 /** setTimeout fires at once past 2^31-1 ms; longer waits are clamped to that (~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms` or, with `online`, on the `online` event if sooner; rejects on abort. */
+function wait(ms: number, signal: AbortSignal | null | undefined, online = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => { clearTimeout(timer); reject(signal && abortError(signal)); };
-    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, Math.min(ms, MAX_TIMER_MS));
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => { cleanup(); resolve(); };
+    const onAbort = () => { cleanup(); reject(abortError(signal!)); };
+    const cleanup = () => {
+      clearTimeout(timer);
+      if (online) globalThis.removeEventListener?.("online", done);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
+    if (online) globalThis.addEventListener?.("online", done);
+    signal?.addEventListener("abort", onAbort);
   });
 }
 
@@ -906,21 +907,4 @@ function isResponse(r: unknown): r is Response {
 
 function isOffline(): boolean {
   return (globalThis.navigator as Navigator | undefined)?.onLine === false;
-}
-
-/** Resolves on the `online` event or after `ms`; rejects on abort. */
-function waitOnline(signal: AbortSignal | undefined, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const done = () => { cleanup(); resolve(); };
-    const onAbort = () => { cleanup(); reject(signal && abortError(signal)); };
-    const cleanup = () => {
-      clearTimeout(timer);
-      globalThis.removeEventListener?.("online", done);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
-    globalThis.addEventListener?.("online", done);
-    signal?.addEventListener("abort", onAbort);
-  });
 }

@@ -42,118 +42,118 @@ export interface Led {
   remoteWaiters: boolean;
 }
 
+/** The page's one cross-tab channel (see {@link crossTabs}). */
+export interface Tabs {
+  /** Another tab running oncefetch has been seen: actions are worth a lock. */
+  readonly hasPeers: boolean;
+  /**
+   * Runs `lead` in this tab, or waits for the tab already running `name`.
+   * Resolves with this tab's own answer, or with the other tab's `TabResult`.
+   */
+  single(name: string, signal: AbortSignal | undefined, lead: (led: Led) => Promise<Response>, onWait: () => void): Promise<Response | TabResult>;
+  /** Posts a leader's final answer to the tabs waiting for `name`. */
+  publish(name: string, result: TabResult): void;
+}
+
 let shared: Tabs | null | undefined;
 
-export class Tabs {
-  private channel: BroadcastChannel;
-  private peers = false;
-
-  /** Another tab running oncefetch has been seen: actions are worth a lock. */
-  get hasPeers(): boolean {
-    return this.peers;
+/**
+ * The page's one instance (shared by its clients, so making clients never
+ * leaks channels); `null` where Web Locks or BroadcastChannel are missing:
+ * callers then run alone.
+ */
+export function crossTabs(): Tabs | null {
+  if (shared !== undefined) return shared;
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  shared = null;
+  if (!locks || typeof BroadcastChannel === "undefined") return shared;
+  try {
+    shared = open(new BroadcastChannel("oncefetch:1"));
+  } catch {
+    // e.g. an opaque origin: tabs rely on the shared key alone
   }
-  private leading = new Map<string, Led>();
+  return shared;
+}
+
+function open(channel: BroadcastChannel): Tabs {
+  let peers = false;
+  const leading = new Map<string, Led>();
   /**
    * Waits announced for actions this tab is not (yet) seen leading: the lock
    * is granted before its callback runs, so a follower's "wait" can arrive
    * first. The leader picks it up when its callback starts.
    */
-  private early = new Set<string>();
-  private waiting = new Map<string, (r: TabResult) => void>();
+  const early = new Set<string>();
+  const waiting = new Map<string, (r: TabResult) => void>();
 
-  /**
-   * The page's one instance (shared by its clients, so making clients never
-   * leaks channels); `null` where Web Locks or BroadcastChannel are missing:
-   * callers then run alone.
-   */
-  static create(): Tabs | null {
-    if (shared !== undefined) return shared;
-    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-    shared = null;
-    if (!locks || typeof BroadcastChannel === "undefined") return shared;
-    try {
-      shared = new Tabs(new BroadcastChannel("oncefetch:1"));
-    } catch {
-      // e.g. an opaque origin: tabs rely on the shared key alone
-    }
-    return shared;
-  }
+  const post = (m: Message): void => {
+    try { channel.postMessage(m); } catch { /* a closed channel: other tabs fall back to the key */ }
+  };
 
-  private constructor(channel: BroadcastChannel) {
-    this.channel = channel;
-    channel.onmessage = (ev: MessageEvent<Message>) => {
-      const m = ev.data;
-      if (m.type === "hello") { this.peers = true; this.post({ type: "here" }); }
-      else if (m.type === "here") this.peers = true;
-      else if (m.type === "wait") {
-        this.peers = true;
-        const led = this.leading.get(m.name);
-        if (led) led.remoteWaiters = true;
-        else {
-          if (this.early.size >= 1000) this.early.clear(); // waits for actions led elsewhere: bounded
-          this.early.add(m.name);
-        }
-      }
-      else if (m.type === "result") this.waiting.get(m.name)?.(m.result);
-    };
-    this.post({ type: "hello" });
-  }
-
-  private post(m: Message): void {
-    try { this.channel.postMessage(m); } catch { /* a closed channel: other tabs fall back to the key */ }
-  }
-
-  /**
-   * Runs `lead` in this tab, or waits for the tab already running `name`.
-   * Resolves with this tab's own answer, or with the other tab's `TabResult`.
-   */
-  async single(
-    name: string,
-    signal: AbortSignal | undefined,
-    lead: (led: Led) => Promise<Response>,
-    onWait: () => void,
-  ): Promise<Response | TabResult> {
-    if (!this.peers) return this.runLeading(name, lead);
-    let received: TabResult | undefined;
-    let arrived: (() => void) | undefined;
-    // Listen before asking for the lock: the leader may answer at any moment.
-    this.waiting.set(name, (r) => { received = r; arrived?.(); });
-    try {
-      const locks = navigator.locks;
-      const mine = await locks.request(name, { ifAvailable: true }, async (lock) =>
-        lock ? { res: await this.runLeading(name, lead) } : null);
-      if (mine) return mine.res;
-      onWait();
-      this.post({ type: "wait", name });
-      return await locks.request(name, { signal }, async () => {
-        if (!received) {
-          // The leader posts its answer before releasing the lock, but the two
-          // travel separately: the lock may come first. Give the answer a moment.
-          await new Promise<void>((resolve) => {
-            arrived = resolve;
-            setTimeout(resolve, RESULT_GRACE_MS);
-          });
-        }
-        return received ?? this.runLeading(name, lead);
-      });
-    } finally {
-      this.waiting.delete(name);
-    }
-  }
-
-  private async runLeading(name: string, lead: (led: Led) => Promise<Response>): Promise<Response> {
-    const led: Led = { remoteWaiters: this.early.delete(name) };
-    this.leading.set(name, led);
+  const runLeading = async (name: string, lead: (led: Led) => Promise<Response>): Promise<Response> => {
+    const led: Led = { remoteWaiters: early.delete(name) };
+    leading.set(name, led);
     try {
       return await lead(led);
     } finally {
-      this.leading.delete(name);
-      this.early.delete(name);
+      leading.delete(name);
+      early.delete(name);
     }
-  }
+  };
 
-  /** Posts a leader's final answer to the tabs waiting for `name`. */
-  publish(name: string, result: TabResult): void {
-    if (result.body.byteLength <= CROSS_TAB_MAX_BYTES) this.post({ type: "result", name, result });
-  }
+  channel.onmessage = (ev: MessageEvent<Message>) => {
+    const m = ev.data;
+    if (m.type === "hello") { peers = true; post({ type: "here" }); }
+    else if (m.type === "here") peers = true;
+    else if (m.type === "wait") {
+      peers = true;
+      const led = leading.get(m.name);
+      if (led) led.remoteWaiters = true;
+      else {
+        if (early.size >= 1000) early.clear(); // waits for actions led elsewhere: bounded
+        early.add(m.name);
+      }
+    }
+    else if (m.type === "result") waiting.get(m.name)?.(m.result);
+  };
+  post({ type: "hello" });
+
+  return {
+    get hasPeers() {
+      return peers;
+    },
+
+    async single(name, signal, lead, onWait) {
+      if (!peers) return runLeading(name, lead);
+      let received: TabResult | undefined;
+      let arrived: (() => void) | undefined;
+      // Listen before asking for the lock: the leader may answer at any moment.
+      waiting.set(name, (r) => { received = r; arrived?.(); });
+      try {
+        const locks = navigator.locks;
+        const mine = await locks.request(name, { ifAvailable: true }, async (lock) =>
+          lock ? { res: await runLeading(name, lead) } : null);
+        if (mine) return mine.res;
+        onWait();
+        post({ type: "wait", name });
+        return await locks.request(name, { signal }, async () => {
+          if (!received) {
+            // The leader posts its answer before releasing the lock, but the two
+            // travel separately: the lock may come first. Give the answer a moment.
+            await new Promise<void>((resolve) => {
+              arrived = resolve;
+              setTimeout(resolve, RESULT_GRACE_MS);
+            });
+          }
+          return received ?? runLeading(name, lead);
+        });
+      } finally {
+        waiting.delete(name);
+      }
+    },
+
+    publish(name, result) {
+      if (result.body.byteLength <= CROSS_TAB_MAX_BYTES) post({ type: "result", name, result });
+    },
+  };
 }
