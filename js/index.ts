@@ -234,7 +234,7 @@ function resolveRetry(field: string, v: unknown, base: Required<RetryOptions>): 
 }
 
 function resolveOptions(options: unknown): ResolvedOptions {
-  if (options === undefined || options === null) return { ...DEFAULTS };
+  if (options === undefined || options === null) return DEFAULTS; // frozen, as every resolved set
   if (!isPlainObject(options)) mustBe("options", "an object", options);
   const o: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) {

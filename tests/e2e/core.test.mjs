@@ -384,3 +384,23 @@ test("invalid input: a bad `action` rejects with a TypeError naming it; an unkno
   assert.match(out.thrown.message, /nope/);
   assert.equal((await requests(server.url)).length, 0, "nothing was sent");
 });
+
+test("client.options: every default applied, and read-only whether options were given or not", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(() => {
+    const { createClient } = window.oncefetch;
+    return [createClient(), createClient(null), createClient({}), createClient({ scope: "u1" })].map((c) => {
+      const o = c.options;
+      const frozen = Object.isFrozen(o);
+      try { o.scope = "changed"; } catch { /* strict mode would throw; module code is strict */ }
+      return { frozen, scope: o.scope, headerName: o.headerName, keyTtlMs: o.keyTtlMs, attempts: o.retry.attempts };
+    });
+  });
+  for (const [i, o] of out.entries()) {
+    assert.equal(o.frozen, true, `client ${i}: options frozen`);
+    assert.equal(o.scope, i === 3 ? "u1" : "default", `client ${i}: options unchanged`);
+    assert.equal(o.headerName, "Idempotency-Key");
+    assert.equal(o.keyTtlMs, 86_400_000);
+    assert.equal(o.attempts, 4);
+  }
+});
