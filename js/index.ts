@@ -633,7 +633,8 @@ export function createClient(options?: ClientOptions): OnceFetchClient {
       if (f.callers.size > 1 && res.status !== 0) {
         // (The executor turns a synchronous throw of a Response-like into a rejection.)
         new Promise<ArrayBuffer>((read) => read(res.arrayBuffer()))
-          .then((bytes) => settle(undefined, res, bytes), settle);
+          // (`?? …`: a Response-like's arrayBuffer() may give nothing; the callers still need copies.)
+          .then((bytes) => settle(undefined, res, bytes ?? new ArrayBuffer(0)), settle);
       } else {
         settle(undefined, res);
       }

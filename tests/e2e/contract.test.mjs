@@ -886,6 +886,13 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     const copies = await Promise.all([1, 2].map(() => within(odd.fetch("/api/echo", { method: "POST", body: "odd" }), 3000)));
     out.uncopyable = copies.map((r) => (r.pending ? "pending" : r.ok ? "resolved" : r.isError ? "Error" : "non-Error"));
     out.uncopyableInflight = odd.inflight;
+    // A Response-like whose arrayBuffer() gives nothing (a loose mock): coalesced
+    // callers still each get a Response of their own, and info() tells them apart.
+    const loose = createClient({
+      fetch: async () => ({ status: 201, statusText: "", type: "basic", url: "", headers: new Headers(), arrayBuffer: async () => undefined }),
+    });
+    const pair = await Promise.all([1, 2].map(() => loose.fetch("/api/echo", { method: "POST", body: "loose" })));
+    out.loose = { distinct: pair[0] !== pair[1], coalesced: pair.map((r) => loose.info(r)?.coalesced), status: pair.map((r) => r.status) };
     // An abort reason that String() cannot convert (a null-prototype object):
     // still a rejection with an Error, in flight and before anything is sent.
     const np = createClient();
@@ -905,6 +912,7 @@ test("B12 failures at the JS boundary settle every caller with an Error", async 
     out.syncTypeErrorCalls = syncTypeErrorCalls;
     return out;
   });
+  assert.deepEqual(out.loose, { distinct: true, coalesced: [false, true], status: [201, 201] });
   for (const name of ["throwsSync", "throwsSyncTypeError", "nonResponse", "rejectsString", "rejectsNull", "isReplayedThrows"]) {
     assert.deepEqual(out[name], ["Error", "Error", "Error"], name);
     assert.equal(out[name + "Inflight"], 0, name);
