@@ -522,7 +522,7 @@ function report(R) {
   ]), "");
   if (!overheadOk || !lsOk || abs("oncefetch-memory") > 10 || netR.median > 1.05 || of.total.gzip > 20 * 1024 || initMs > 5) {
     P("Where a target is not met, the distance is in its row and the cause — from the profiles and stage timers below — "
-      + "under *Where the remaining time goes* at the end of this file (bench/NOTES.md): per call, items 1–3; loopback, item 5.", "");
+      + "under *Where the remaining time goes* at the end of this file (bench/NOTES.md): a table of each unmet target's distance and cause, then the measurements behind it.", "");
   }
 
   // 1
