@@ -139,6 +139,7 @@ impl Engine {
         let sk = storage_key(ident).ok_or_else(|| Error::invalid("action", "has an invalid identity"))?;
         let fp = fingerprint_of(ident);
         let stored = if fresh { None } else { self.store.load(&sk, now) };
+        self.report_fallback(); // a fault met by the read, even when this call fails below
         let (key, from_storage) = match (caller_key, stored) {
             (Some(k), _) => {
                 validate::key(k)?;
@@ -264,7 +265,9 @@ impl Engine {
     /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
     pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, Error> {
         let sk = action_storage_key(scope, action)?;
-        let k = match self.store.load(&sk, now) {
+        let stored = self.store.load(&sk, now);
+        self.report_fallback(); // a fault met by the read, even when minting fails below
+        let k = match stored {
             Some(e) => {
                 self.event(Kind::Hit, &e.key, 0, 0, 0.0);
                 e.key
@@ -276,7 +279,7 @@ impl Engine {
                 k
             }
         };
-        self.report_fallback(); // a fault met by the read too, not only by the write
+        self.report_fallback(); // a fault met by the write
         Ok(k)
     }
 

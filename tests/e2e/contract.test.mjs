@@ -745,6 +745,25 @@ test("B10 keyFor that meets a throwing getItem on a stored key: the key is answe
   assert.equal(out.fallbacks, 1, "the fault met by keyFor's read is reported by keyFor");
 });
 
+test("B10 a call that fails after meeting a storage fault (an invalid caller key, a throwing getItem) reports the storage-fallback itself", async (t) => {
+  const p = await page(t);
+  const out = await p.evaluate(async () => {
+    const c = createClient();
+    const events = [];
+    c.on((e) => events.push(e.type));
+    await c.keyFor("warm-up"); // the engine is loaded and storage read once
+    Storage.prototype.getItem = function () { throw new DOMException("denied", "SecurityError"); };
+    // "clé" passes the facade's header checks but is not a key the engine sends (not visible ASCII).
+    const err = await c.fetch("/api/echo", { method: "POST", body: "x", headers: { "Idempotency-Key": "clé" } }).then(() => null, (e) => ({ name: e.name, message: e.message }));
+    await new Promise((r) => setTimeout(r, 0)); // listeners run after the call
+    return { err, fallbacks: events.filter((e) => e === "storage-fallback").length };
+  });
+  assert.equal(out.err?.name, "TypeError", JSON.stringify(out.err));
+  assert.match(out.err.message, /headers/);
+  assert.equal(out.fallbacks, 1, "the fault is reported by the call that met it, not by a later one");
+  assert.equal((await requests(server.url)).length, 0, "nothing was sent");
+});
+
 test("B10 after a quota fault, a key already pending in localStorage is still sent", async (t) => {
   const p = await page(t);
   const out = await p.evaluate(async () => {
