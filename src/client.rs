@@ -123,6 +123,14 @@ impl Engine {
     /// body with no identity (a stream: sent once, never stored), which
     /// still gets a key when `keyed` — the caller's, or a fresh one.
     pub fn begin(&mut self, ident: &str, keyed: bool, fresh: bool, caller_key: Option<&str>, now: f64) -> Result<Begun, Error> {
+        let r = self.start(ident, keyed, fresh, caller_key, now);
+        // A storage fault met on the way is reported by this call, whether it
+        // succeeded or not.
+        self.report_fallback();
+        r
+    }
+
+    fn start(&mut self, ident: &str, keyed: bool, fresh: bool, caller_key: Option<&str>, now: f64) -> Result<Begun, Error> {
         self.event(Kind::Check, "", 0, 0, 0.0);
         if !keyed || ident.is_empty() {
             let key = match (keyed, caller_key) {
@@ -139,7 +147,6 @@ impl Engine {
         let sk = storage_key(ident).ok_or_else(|| Error::invalid("action", "has an invalid identity"))?;
         let fp = fingerprint_of(ident);
         let stored = if fresh { None } else { self.store.load(&sk, now) };
-        self.report_fallback(); // a fault met by the read, even when this call fails below
         let (key, from_storage) = match (caller_key, stored) {
             (Some(k), _) => {
                 validate::key(k)?;
@@ -164,7 +171,6 @@ impl Engine {
                 (k, false)
             }
         };
-        self.report_fallback();
         let out = key.clone();
         let token = self.add_flight(Flight { storage_key: Some(sk), key });
         Ok(Begun { token, from_storage, key: out })
@@ -222,7 +228,7 @@ impl Engine {
     /// costs code in the wasm and in the facade): `op` is one of the `OP_*`
     /// constants; returns the key for [`OP_KEY_FOR`], else an empty string.
     pub fn admin(&mut self, op: u32, scope: &str, action: &str, now: f64) -> Result<String, Error> {
-        match op {
+        let r = match op {
             OP_KEY_FOR => self.key_for(scope, action, now),
             OP_RELEASE => self.release(scope, action).map(|_| String::new()),
             OP_CLEAR => {
@@ -234,7 +240,9 @@ impl Engine {
                 Ok(String::new())
             }
             _ => Err(Error::invalid("op", "is not an engine operation")),
-        }
+        };
+        self.report_fallback(); // as in `begin`
+        r
     }
 
     /// The events queued since the last call, oldest first (see [`Events::take`]).
@@ -260,14 +268,12 @@ fn action_storage_key(scope: &str, action: &str) -> Result<String, Error> {
     storage_key(&identify_action(scope, action)).ok_or_else(|| Error::invalid("action", "has an invalid identity"))
 }
 
-/// Reached through [`Engine::admin`] from JS; public for Rust callers and tests.
+/// Reached through [`Engine::admin`], which reports the storage faults they meet.
 impl Engine {
     /// `keyFor(action)`: the action's key, minted and persisted when absent (SPEC B9).
-    pub fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, Error> {
+    fn key_for(&mut self, scope: &str, action: &str, now: f64) -> Result<String, Error> {
         let sk = action_storage_key(scope, action)?;
-        let stored = self.store.load(&sk, now);
-        self.report_fallback(); // a fault met by the read, even when minting fails below
-        let k = match stored {
+        let k = match self.store.load(&sk, now) {
             Some(e) => {
                 self.event(Kind::Hit, &e.key, 0, 0, 0.0);
                 e.key
@@ -279,24 +285,21 @@ impl Engine {
                 k
             }
         };
-        self.report_fallback(); // a fault met by the write
         Ok(k)
     }
 
     /// `release(action)`: forgets the action's key (SPEC B6, B8).
-    pub fn release(&mut self, scope: &str, action: &str) -> Result<bool, Error> {
+    fn release(&mut self, scope: &str, action: &str) -> Result<bool, Error> {
         let sk = action_storage_key(scope, action)?;
         let existed = self.store.load(&sk, f64::NEG_INFINITY).is_some();
         self.store.remove(&sk);
         self.event(Kind::Released, "", 0, 0, 0.0);
-        self.report_fallback();
         Ok(existed)
     }
 
     /// `clear()`: drops every key of `scope` (SPEC B13).
-    pub fn clear(&mut self, scope: &str) {
+    fn clear(&mut self, scope: &str) {
         self.store.clear_prefix(&scope_prefix(scope));
-        self.report_fallback();
     }
 
     /// Flights not yet finished (tests assert it returns to 0).

@@ -5,7 +5,7 @@
 
 use js_sys::Function;
 use oncefetch::action::{identify, scope_prefix, storage_key};
-use oncefetch::client::{Event, Kind};
+use oncefetch::client::{Event, Kind, OP_CLEAR, OP_KEY_FOR};
 use oncefetch::retry::Policy;
 use oncefetch::Engine;
 use wasm_bindgen::JsValue;
@@ -225,7 +225,7 @@ fn b13_clear_removes_only_its_scope() {
             e.finish(t);
         }
     }
-    e.clear("alice");
+    e.admin(OP_CLEAR, "alice", "", 0.0).unwrap();
     assert_eq!(ls_get(&storage_key(&ident("alice", "x")).unwrap()), None);
     assert!(ls_get(&storage_key(&ident("bob", "x")).unwrap()).is_some());
     assert_eq!(ls_get("app:theme").as_deref(), Some("dark"));
@@ -235,13 +235,13 @@ fn b13_clear_removes_only_its_scope() {
 fn b9_key_for_is_stable_and_shared_with_fetch() {
     js("localStorage.clear()");
     let mut e = engine(false);
-    let k1 = e.key_for("s", "wf-123:step:0", 1_000.0).unwrap();
-    let k2 = e.key_for("s", "wf-123:step:0", 2_000.0).unwrap();
-    let other = e.key_for("s", "wf-123:step:1", 2_000.0).unwrap();
+    let k1 = e.admin(OP_KEY_FOR, "s", "wf-123:step:0", 1_000.0).unwrap();
+    let k2 = e.admin(OP_KEY_FOR, "s", "wf-123:step:0", 2_000.0).unwrap();
+    let other = e.admin(OP_KEY_FOR, "s", "wf-123:step:1", 2_000.0).unwrap();
     assert_eq!(k1, k2);
     assert_ne!(k1, other);
     // A fetch with the same explicit action reuses the keyFor key (unbound fingerprint).
     let (_, _, key) = begin(&mut e, &ident("s", "wf-123:step:0"), 3_000.0);
     assert_eq!(key, k1);
-    assert!(e.key_for("s", "bad\naction", 0.0).is_err());
+    assert!(e.admin(OP_KEY_FOR, "s", "bad\naction", 0.0).is_err());
 }
