@@ -48,11 +48,6 @@ const PIECE = 65_536;
 let busy = false;
 /** The string an import hands to wasm through `take`. */
 let waiting = "";
-/** Random bytes for `get_random` (16 per key), fetched 256 at a time: a
- * `getRandomValues` call for 16 bytes costs ~1.8 µs in Chromium, one for 256
- * ~0.1 µs per 16. The pool's last `pooled` bytes are not handed out yet. */
-const pool = new Uint8Array(256);
-let pooled = 0;
 /** The input buffer's write position (an address) during one call. */
 let at = 0;
 /** The events the running engine call emitted (import `event`), five slots
@@ -176,22 +171,7 @@ const imports = {
     },
     get_random(p: number, n: number): number {
       p >>>= 0;
-      n >>>= 0;
-      try {
-        if (n > pool.length) crypto.getRandomValues(mem().subarray(p, p + n));
-        else {
-          if (n > pooled) {
-            crypto.getRandomValues(pool);
-            pooled = pool.length;
-          }
-          // Handed out from the end, each byte once.
-          pooled -= n;
-          mem().set(pool.subarray(pooled, pooled + n), p);
-        }
-        return -1;
-      } catch (e) {
-        return fault(e);
-      }
+      try { crypto.getRandomValues(mem().subarray(p, p + (n >>> 0))); return -1; } catch (e) { return fault(e); }
     },
     event(kind: number, attempt: number, status: number, delay: number, p: number, n: number): void {
       emitted.push(kind, attempt >>> 0, status, delay, str(p, n));

@@ -14,7 +14,7 @@ use crate::key::{short, uuid_v4};
 use crate::retry::{Answer, Decision, Policy};
 use crate::store::Store;
 use crate::validate;
-use crate::web::{random16, Events, LocalStorage};
+use crate::web::{Events, LocalStorage, Random};
 
 /// What an event is about; the facade names them (`KINDS` in js/engine.ts, in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,7 @@ pub struct Engine {
     /// Flights by token: a slab, tokens of finished flights are reused.
     flights: Vec<Option<Flight>>,
     free_tokens: Vec<u32>,
+    random: Random,
     events: Events,
     observed: bool,
 }
@@ -100,6 +101,7 @@ impl Engine {
             store,
             flights: Vec::new(),
             free_tokens: Vec::new(),
+            random: Random::default(),
             events: Events::default(),
             observed,
         };
@@ -332,7 +334,7 @@ impl Engine {
     }
 
     fn mint(&mut self) -> Result<String, Error> {
-        Ok(uuid_v4(random16()?))
+        Ok(uuid_v4(self.random.bytes16()?))
     }
 
     fn write_ahead(&mut self, sk: &str, key: &str, fp: &str, now: f64) {
